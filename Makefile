@@ -1,0 +1,51 @@
+# Customer Value Kit. `make demo` and `make test` are the two commands that matter;
+# both set everything up first (a .venv with pinned packages and a Jupyter kernel).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DATA := data/demo/.complete
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo-data demo cdnow test lint strip lab clean
+
+help: ## list every target
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "cvkit needs Python 3.11, this is " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name cvkit --display-name "Customer Value Kit (cvkit)" >/dev/null
+	touch $@
+
+setup: $(STAMP) ## create .venv, install the kit with pinned packages, register the cvkit kernel
+
+$(DEMO_DATA): $(STAMP) src/helpers/demo_data.py
+	$(BIN)/cvkit demo-data --out data/demo
+	touch $@
+
+demo-data: $(DEMO_DATA) ## write the synthetic demo client's files to data/demo/
+
+demo: $(DEMO_DATA) ## run the whole kit on the demo client; prints the report's path
+	$(BIN)/cvkit run configs/demo.yaml
+
+cdnow: $(STAMP) ## run the kit on the real CDNOW data that ships with lifetimes
+	$(BIN)/cvkit run configs/cdnow.yaml
+
+test: $(DEMO_DATA) ## run all tests: helpers, notebooks (nbval), end to end, lint
+	@# pytest exits 5 when it collects no tests: report it instead of failing obscurely
+	$(BIN)/pytest tests --nbval-lax notebooks; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
+
+lint: $(STAMP) ## ruff over code and notebooks
+	$(BIN)/ruff check src tests notebooks
+
+strip: $(STAMP) ## remove outputs from the notebooks before committing
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+lab: $(DEMO_DATA) ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+clean: ## remove the virtualenv, generated demo data and reports
+	rm -rf $(VENV) data/demo reports/*/
