@@ -1,0 +1,256 @@
+"""Run configuration: one YAML file is the single source of truth for a run.
+
+The YAML is validated once, here, with pydantic. Unknown or misspelled keys are errors
+that name the key and the file, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+#: Roles a source column can play, per kind of source. Left: the kit's role; the YAML maps
+#: each role to the client's own column name.
+IDENTITY_ROLES = (
+    "customer_key", "name", "first_name", "last_name", "email", "phone",
+    "address", "city", "postcode", "customer_type", "signup_date", "acquisition_channel",
+)
+TRANSACTION_ROLES = ("order_id", "order_date", "amount", "quantity", "product_id")
+ROLES = {
+    "customers": {"required": ("customer_key",), "optional": IDENTITY_ROLES[1:]},
+    "transactions": {
+        "required": ("customer_key", "order_date", "amount"),
+        "optional": IDENTITY_ROLES[1:] + ("order_id", "quantity", "product_id"),
+    },
+    "products": {"required": ("product_id", "unit_cost"), "optional": ("category", "unit_price")},
+    "support": {"required": ("customer_key", "contact_date"), "optional": ("cost",)},
+}
+
+#: Days in one model time unit. Weeks are fractional (days / 7), as in Fader-Hardie-Lee.
+DAYS_PER_UNIT = {"day": 1.0, "week": 7.0}
+
+
+class ConfigError(ValueError):
+    """A run configuration that cannot be used; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """One input file and how its columns map to the kit's roles."""
+
+    kind: Literal["customers", "transactions", "products", "support"]
+    path: str = Field(description="file path, relative to the config file; "
+                                  "'package:NAME/PATH' reads a file shipped inside a package")
+    format: Literal["csv", "xlsx", "parquet"] | None = None
+    sheet: str | int = 0
+    delimiter: str = ","
+    decimal: str = "."
+    encoding: str = "utf-8"
+    header: bool = True
+    column_names: list[str] | None = None
+    date_format: str | None = None
+    duplicate_lines: Literal["reject", "keep"] = Field(
+        default="reject",
+        description="'keep' when the file has no line id and identical lines are real "
+                    "repeat purchases",
+    )
+    linked_to: str | None = Field(
+        default=None,
+        description="for support sources: the customers/transactions source whose "
+                    "customer_key the tickets use",
+    )
+    columns: dict[str, str]
+
+    @model_validator(mode="after")
+    def _roles_fit_kind(self) -> SourceConfig:
+        allowed = ROLES[self.kind]
+        known = set(allowed["required"]) | set(allowed["optional"])
+        problems = [_unknown_message(f"columns.{role}", role, known)
+                    for role in self.columns if role not in known]
+        missing = [r for r in allowed["required"] if r not in self.columns]
+        if missing:
+            problems.append(f"a '{self.kind}' source must map the role(s) {missing} "
+                            f"under 'columns'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        if not self.header and not self.column_names:
+            raise ValueError("header: false needs column_names (the names to give the columns)")
+        if self.kind == "support" and not self.linked_to:
+            raise ValueError("a 'support' source needs linked_to: the source whose customer_key "
+                             "its tickets carry")
+        return self
+
+    @property
+    def file_format(self) -> str:
+        """The declared format, or the one the file suffix implies."""
+        if self.format:
+            return self.format
+        suffix = Path(self.path).suffix.lower().lstrip(".")
+        return {"txt": "csv", "xls": "xlsx"}.get(suffix, suffix)
+
+
+class CostConfig(_Strict):
+    """Cost assumptions, in the run's currency."""
+
+    gross_margin_rate: float = Field(0.35, ge=0, le=1,
+                                     description="margin on revenue when no unit cost is known")
+    cost_per_order: float = Field(0.0, ge=0, description="fulfilment/handling cost per order")
+    cost_per_support_contact: float = Field(
+        0.0, ge=0, description="used when a support source has no cost column")
+    cost_per_customer_per_year: float = Field(0.0, ge=0,
+                                              description="fixed cost of serving a customer")
+
+
+class CLVConfig(_Strict):
+    """Lifetime-value model settings."""
+
+    horizon_months: int = Field(12, gt=0)
+    annual_discount_rate: float = Field(0.10, ge=0, lt=1)
+    penalizer_coef: float = Field(
+        0.0, ge=0, description="L2 penalty on the BTYD parameters; 0 reproduces the published "
+                               "estimates, raise it only when a fit does not converge")
+
+
+class RFMTWeights(_Strict):
+    """Relative weights of Recency, Frequency, Monetary value and Tenure in the RFMT score."""
+
+    recency: float = Field(0.3, ge=0)
+    frequency: float = Field(0.3, ge=0)
+    monetary: float = Field(0.3, ge=0)
+    tenure: float = Field(0.1, ge=0)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> RFMTWeights:
+        if self.recency + self.frequency + self.monetary + self.tenure <= 0:
+            raise ValueError("at least one RFMT weight must be positive")
+        return self
+
+
+class TierConfig(_Strict):
+    """Thresholds that decide the value tiers."""
+
+    most_valuable_share: float = Field(
+        0.2, gt=0, lt=1, description="top share of customers by current value")
+    most_growable_ratio: float = Field(
+        1.5, gt=1, description="future value at least this multiple of current value")
+    most_growable_share: float = Field(
+        0.2, gt=0, lt=1, description="...and among this top share of customers by future value")
+
+
+class RunConfig(_Strict):
+    """A whole run: who the client is, what date the analysis stands on, and the inputs."""
+
+    client: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    as_of: date
+    currency: str = "EUR"
+    time_unit: Literal["day", "week"] = "week"
+    sources: dict[str, SourceConfig]
+    costs: CostConfig = CostConfig()
+    clv: CLVConfig = CLVConfig()
+    rfmt_weights: RFMTWeights = RFMTWeights()
+    tiers: TierConfig = TierConfig()
+    config_file: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_usable(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        if not any(s.kind == "transactions" for s in sources.values()):
+            raise ValueError("at least one source must be of kind 'transactions'")
+        for name, source in sources.items():
+            if source.linked_to is not None and source.linked_to not in sources:
+                raise ValueError(f"{name}.linked_to names '{source.linked_to}', "
+                                 f"which is not a source")
+        return sources
+
+    @property
+    def days_per_unit(self) -> float:
+        """Days in one model time unit (1 for day, 7 for week)."""
+        return DAYS_PER_UNIT[self.time_unit]
+
+    def source_path(self, name: str) -> Path:
+        """Absolute path of a source file (relative paths are relative to the config file)."""
+        raw = self.sources[name].path
+        if raw.startswith("package:"):
+            package, _, inner = raw.removeprefix("package:").partition("/")
+            return Path(str(importlib.resources.files(package).joinpath(inner)))
+        path = Path(raw)
+        return path if path.is_absolute() else (self.config_file.parent / path).resolve()
+
+
+def _unknown_message(location: str, key: str, known: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+    hint = f" — did you mean '{close[0]}'?" if close else ""
+    return f"unknown key '{location}'{hint} (allowed: {', '.join(sorted(map(str, known)))})"
+
+
+def _model_at(location: tuple) -> type[BaseModel]:
+    """The config section (model class) that holds the key at ``location``."""
+    model: type[BaseModel] = RunConfig
+    for part in location[:-1]:
+        if model is RunConfig and part == "sources":
+            return SourceConfig  # sources.<name>.<key>: the key belongs to one source
+        annotation = model.model_fields[str(part)].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return model
+
+
+def _explain(error: dict) -> str:
+    """Turn one pydantic error into a line that names the key."""
+    location = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        known = [k for k in _model_at(error["loc"]).model_fields if k != "config_file"]
+        return _unknown_message(location, error["loc"][-1], known)
+    if error["type"] == "missing":
+        return f"missing key '{location}'"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"'{location}': {message}" if location else message
+
+
+def load_config(path: str | Path, as_of: str | date | None = None) -> RunConfig:
+    """Read and validate a run configuration.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+    as_of
+        Overrides the file's ``as_of`` (an ISO date string or a date), e.g. from ``--as-of``.
+
+    Returns
+    -------
+    RunConfig
+        The validated configuration; ``config_file`` holds the absolute path it came from.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and every offending key.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    if as_of:
+        raw["as_of"] = as_of
+    if "config_file" in raw:
+        raise ConfigError(f"{path}: unknown key 'config_file'")
+    try:
+        return RunConfig(**raw, config_file=path)
+    except ValidationError as exc:
+        lines = [_explain(error) for error in exc.errors()]
+        raise ConfigError(f"{path}: invalid configuration:\n  - " + "\n  - ".join(lines)) from None
