@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 
 from helpers import clv
 from helpers.config import CLVConfig, CostConfig, RunConfig
-from helpers.warehouse import MissingTableError
+from helpers.warehouse import MissingColumnError, MissingTableError
 
 matplotlib.use("Agg")
 
@@ -100,7 +100,7 @@ def test_rfm_summary_names_missing_table_and_column():
     con = duckdb.connect()
     con.execute("CREATE TABLE transactions AS SELECT 'A' AS customer_id, DATE '2024-01-01' "
                 "AS order_date")
-    with pytest.raises(ValueError, match="amount"):
+    with pytest.raises(MissingColumnError, match="amount"):
         clv.rfm_summary(con, make_cfg())
 
 
@@ -215,8 +215,9 @@ def test_gamma_gamma_reports_dependence_without_failing():
         "monetary_value": 10.0 * frequency * rng.lognormal(0, 0.3, 300),
     })
     assert clv.frequency_monetary_correlation(summary) > 0.8
+    # such strongly dependent data only converges with some regularisation
     with pytest.warns(UserWarning, match="Gamma-Gamma model assumes"):
-        clv.fit_gamma_gamma(summary, make_cfg())
+        clv.fit_gamma_gamma(summary, make_cfg(penalizer_coef=0.001))
 
 
 def test_gamma_gamma_needs_repeat_customers():

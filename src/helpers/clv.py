@@ -20,7 +20,7 @@ import contextlib
 import io
 import logging
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import duckdb
 import matplotlib.pyplot as plt
@@ -32,7 +32,7 @@ from lifetimes.utils import ConvergenceError
 from matplotlib.axes import Axes
 
 from helpers.config import RunConfig
-from helpers.warehouse import require_tables
+from helpers.warehouse import require_columns, require_frame_columns
 
 logger = logging.getLogger(__name__)
 
@@ -98,14 +98,6 @@ ORDER BY customer_id
 """
 
 
-def _require_columns(present: Iterable[str], needed: Iterable[str], what: str) -> None:
-    """Fail with a message naming every column of ``needed`` that ``what`` lacks."""
-    present = set(present)
-    missing = [column for column in needed if column not in present]
-    if missing:
-        raise ValueError(f"{what} has no column(s) {missing}; it needs {list(needed)}")
-
-
 def rfm_summary(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
     """Frequency, recency, T and monetary value per customer, computed in DuckDB.
 
@@ -126,9 +118,7 @@ def rfm_summary(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
         (time units), ``monetary_value`` (mean repeat day value), ``first_purchase`` and
         ``last_purchase`` (dates); one row per customer with a purchase, sorted by customer_id.
     """
-    require_tables(con, "transactions")
-    _require_columns(con.table("transactions").columns, TRANSACTION_COLUMNS,
-                     "warehouse table 'transactions'")
+    require_columns(con, "transactions", TRANSACTION_COLUMNS)
     params = {"as_of": cfg.as_of, "days_per_unit": float(cfg.days_per_unit)}
     return con.execute(RFM_SUMMARY_SQL, params).df()
 
@@ -171,7 +161,7 @@ def fit_bgnbd(summary: pd.DataFrame, cfg: RunConfig) -> BetaGeoFitter:
     lifetimes.utils.ConvergenceError
         If the optimizer does not converge, naming the number of customers.
     """
-    _require_columns(summary.columns, ("customer_id", "frequency", "recency", "T"), "summary")
+    require_frame_columns(summary, "summary", ("customer_id", "frequency", "recency", "T"))
     if summary.empty:
         raise ValueError("summary has no customers: no purchase on or before as_of to fit "
                          "the BG/NBD model on")
@@ -198,7 +188,7 @@ def frequency_monetary_correlation(summary: pd.DataFrame) -> float:
     float
         NaN with fewer than two repeat customers or no variation.
     """
-    _require_columns(summary.columns, ("frequency", "monetary_value"), "summary")
+    require_frame_columns(summary, "summary", ("frequency", "monetary_value"))
     repeat = _repeat_customers(summary)
     return float(repeat["frequency"].corr(repeat["monetary_value"]))
 
@@ -236,7 +226,7 @@ def fit_gamma_gamma(summary: pd.DataFrame, cfg: RunConfig) -> GammaGammaFitter:
         If there are no repeat customers, or the fit gives q <= 1: the population mean spend
         v·p/(q−1) that one-time buyers are valued at is then not defined.
     """
-    _require_columns(summary.columns, ("customer_id", "frequency", "monetary_value"), "summary")
+    require_frame_columns(summary, "summary", ("customer_id", "frequency", "monetary_value"))
     repeat = _repeat_customers(summary)
     if repeat.empty:
         raise ValueError("summary has no repeat customers (frequency > 0 and monetary_value > 0) "
@@ -321,7 +311,7 @@ def score_customers(summary: pd.DataFrame, bgf: BetaGeoFitter, ggf: GammaGammaFi
         ``p_alive``, ``expected_purchases``, ``expected_avg_spend``, ``margin_rate``, ``clv``,
         ``expected_service_cost``, ``clv_net``; sorted by customer_id.
     """
-    _require_columns(summary.columns, SUMMARY_COLUMNS, "summary")
+    require_frame_columns(summary, "summary", SUMMARY_COLUMNS)
     history = summary.set_index("customer_id")[list(SUMMARY_COLUMNS[1:])].sort_index()
     if not history.index.is_unique:
         raise ValueError("summary must have one row per customer_id; duplicated: "
@@ -399,7 +389,7 @@ def model_fit_table(summary: pd.DataFrame, bgf: BetaGeoFitter,
     pandas.DataFrame
         Columns ``model``, ``metric``, ``value`` (float).
     """
-    _require_columns(summary.columns, SUMMARY_COLUMNS[1:], "summary")
+    require_frame_columns(summary, "summary", SUMMARY_COLUMNS[1:])
     n = len(summary)
     frequency, recency, age = (summary[c].to_numpy(dtype=float)
                                for c in ("frequency", "recency", "T"))
@@ -443,7 +433,7 @@ def plot_frequency_fit(model_fit: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax
         Axes to draw on; a new figure if None.
     """
-    _require_columns(model_fit.columns, ("metric", "value"), "model_fit")
+    require_frame_columns(model_fit, "model_fit", ("metric", "value"))
     parts = model_fit["metric"].str.extract(r"^customers_with_(\w+?)_repeat_(actual|expected)$")
     bars = pd.DataFrame({"repeat purchases": parts[0], "customers": parts[1],
                          "count": model_fit["value"]}).dropna()
@@ -468,7 +458,7 @@ def plot_p_alive(clv: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax
         Axes to draw on; a new figure if None.
     """
-    _require_columns(clv.columns, ("p_alive",), "clv")
+    require_frame_columns(clv, "clv", ("p_alive",))
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     sns.histplot(data=clv, x="p_alive", bins=20, binrange=(0, 1), ax=ax)
@@ -490,7 +480,7 @@ def plot_clv_distribution(clv: pd.DataFrame, column: str = "clv_net",
     ax
         Axes to draw on; a new figure if None.
     """
-    _require_columns(clv.columns, (column,), "clv")
+    require_frame_columns(clv, "clv", (column,))
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     sns.histplot(data=clv, x=column, bins=50, ax=ax)

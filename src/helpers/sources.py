@@ -27,7 +27,8 @@ FIRST_ROW_WITH_HEADER = 2
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
                         "%Y%m%d")
 
-REJECTED_ROWS_COLUMNS = "source VARCHAR, file VARCHAR, row_number BIGINT, reason VARCHAR, raw VARCHAR"
+REJECTED_ROWS_COLUMNS = ("source VARCHAR, file VARCHAR, row_number BIGINT, reason VARCHAR, "
+                         "raw VARCHAR")
 
 
 class DataContractError(ValueError):

@@ -6,6 +6,7 @@ Every notebook reads named tables and writes named tables. A consultant can open
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -38,6 +39,10 @@ TABLE_WRITERS = {
 
 class MissingTableError(LookupError):
     """A table a notebook needs is not in the warehouse yet."""
+
+
+class MissingColumnError(LookupError):
+    """A table or frame lacks a column a helper needs."""
 
 
 def connect(run_dir: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -103,6 +108,34 @@ def require_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
         needs = ", ".join(f"'{n}' (written by {TABLE_WRITERS.get(n, '?')})" for n in missing)
         raise MissingTableError(f"the warehouse has no table {needs}: run the earlier "
                                 f"notebooks first, with the same run_dir")
+
+
+def require_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> None:
+    """Fail with a message naming ``table`` and each of ``columns`` it lacks.
+
+    Raises
+    ------
+    MissingTableError
+        When the table itself is missing (naming the notebook that writes it).
+    MissingColumnError
+        Naming the table and the missing columns.
+    """
+    require_tables(con, table)
+    present = {row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ?", [table]).fetchall()}
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise MissingColumnError(f"table '{table}' has no column(s) {', '.join(missing)}; "
+                                 f"it has {', '.join(sorted(present))}")
+
+
+def require_frame_columns(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
+    """Fail with a message naming the frame ``name`` and each of ``columns`` it lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MissingColumnError(f"{name} has no column(s) {', '.join(missing)}; "
+                                 f"it has {', '.join(map(str, frame.columns))}")
 
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str,
