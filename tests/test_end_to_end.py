@@ -1,0 +1,127 @@
+"""The whole chain through Papermill: `cvkit run` on a small generated client.
+
+One good run is shared by the module (about half a minute); the failure tests then check
+that a bad run never touches it.
+"""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from conftest import KIT_ROOT
+
+from helpers.demo_data import generate
+
+TABLES = ("load_counts", "rejected_rows", "source_records", "customers", "customer_xref",
+          "transactions", "support_contacts", "customer_value", "equity_metrics", "cohorts",
+          "clv", "model_fit", "segments", "actions")
+NOTEBOOKS = ("01_identify", "02_differentiate", "03_clv", "04_segment", "05_report")
+
+
+def cvkit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "helpers.cli", *args], capture_output=True,
+                          text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """A small demo client (400 people) and its config, as a consultant would set it up."""
+    root = tmp_path_factory.mktemp("client")
+    generate(root / "data", customers=400, seed=7)
+    config = yaml.safe_load((KIT_ROOT / "configs" / "demo.yaml").read_text())
+    config["client"] = "small"
+    for source in config["sources"].values():
+        source["path"] = f"data/{Path(source['path']).name}"
+    path = root / "small.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return root, config
+
+
+@pytest.fixture(scope="module")
+def report(client):
+    root, config = client
+    result = cvkit("run", str(root / "small.yaml"), "--out", str(root / "reports"),
+                   "--no-progress")
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = root / "reports" / "small" / str(config["as_of"])
+    assert result.stdout.strip() == str(folder / "report.html")
+    return folder
+
+
+def test_every_output_file_is_written(report):
+    for name in NOTEBOOKS:
+        assert (report / f"{name}.ipynb").is_file()
+    for name in ("report.html", "warehouse.duckdb", "manifest.json", "run.log",
+                 "exports/customers.csv", "exports/rejected_rows.csv",
+                 "exports/customer_value.xlsx"):
+        assert (report / name).stat().st_size > 0, name
+    assert not list(report.parent.glob(".*partial*")), "temporary folder left behind"
+
+
+def test_report_html_has_results_but_no_code(report):
+    html = (report / "report.html").read_text()
+    assert "Customer value report" in html and "Most valuable" in html
+    assert "open_run(" not in html and "import " not in html
+
+
+def test_every_table_is_written_and_filled(report):
+    with duckdb.connect(str(report / "warehouse.duckdb"), read_only=True) as con:
+        for table in TABLES:
+            rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            assert rows > 0, table
+        buyers = con.execute("SELECT count(*) FROM customer_value").fetchall()[0][0]
+        scored = con.execute("SELECT count(*) FROM clv").fetchall()[0][0]
+        tiered = con.execute("SELECT count(*) FROM segments").fetchall()[0][0]
+        assert buyers == scored == tiered
+        assert con.execute("SELECT count(*) FROM customers").fetchall()[0][0] < \
+            con.execute("SELECT count(*) FROM source_records").fetchall()[0][0]
+
+
+def test_manifest_records_inputs_versions_timings_and_reconciled_counts(report, client):
+    manifest = json.loads((report / "manifest.json").read_text())
+    rows = manifest["rows"]
+    assert rows["in"] == rows["accepted"] + rows["rejected"] and rows["rejected"] > 0
+    for source in rows["by_source"]:
+        assert source["rows_in"] == source["accepted"] + source["rejected"]
+    for entry in manifest["inputs"].values():
+        assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+    assert [n["notebook"] for n in manifest["notebooks"]] == [f"{n}.ipynb" for n in NOTEBOOKS]
+    assert all(n["seconds"] > 0 for n in manifest["notebooks"])
+    assert manifest["packages"]["lifetimes"] == "0.11.3"
+    assert manifest["config"]["client"] == "small"
+    assert manifest["tables"]["customers"] > 0
+
+
+def test_a_failing_run_names_notebook_and_column_and_keeps_the_good_report(report, client):
+    root, config = client
+    before = (report / "manifest.json").read_bytes()
+    broken = dict(config)
+    broken["sources"] = json.loads(json.dumps(config["sources"]))
+    broken["sources"]["webshop"]["columns"]["amount"] = "line_totale"
+    path = root / "broken.yaml"
+    path.write_text(yaml.safe_dump(broken, sort_keys=False))
+
+    result = cvkit("run", str(path), "--out", str(root / "reports"), "--no-progress")
+
+    assert result.returncode == 1
+    assert "01_identify.ipynb" in result.stderr and "cell" in result.stderr
+    assert "DataContractError" in result.stderr
+    assert "webshop_orders.csv" in result.stderr and "'line_totale' (role amount)" in result.stderr
+    assert (report / "manifest.json").read_bytes() == before
+    failed = list((root / "reports" / "small" / "failed").iterdir())
+    assert len(failed) == 1 and (failed[0] / "01_identify.ipynb").is_file()
+
+
+def test_a_misspelled_key_stops_before_any_work(client):
+    root, config = client
+    path = root / "typo.yaml"
+    path.write_text(yaml.safe_dump({**config, "client": "typo", "curency": "EUR"}))
+    result = cvkit("run", str(path), "--out", str(root / "reports"), "--no-progress")
+    assert result.returncode == 2
+    assert str(path) in result.stderr and "unknown key 'curency'" in result.stderr
+    assert not (root / "reports" / "typo").exists()
