@@ -34,6 +34,9 @@ NOTEBOOKS = ("01_identify.ipynb", "02_differentiate.ipynb", "03_clv.ipynb",
              "04_segment.ipynb", "05_report.ipynb")
 REPORT_NOTEBOOK = "05_report.ipynb"
 KERNEL_NAME = "cvkit"
+#: The kernel's own log (a TCP notice at start, a KeyboardInterrupt at shutdown) is noise on
+#: every successful run; cell errors still reach us through Papermill.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 #: Packages whose versions decide the numbers; recorded in every manifest.
 RECORDED_PACKAGES = ("cvkit", "pandas", "numpy", "scipy", "duckdb", "lifetimes", "autograd",
@@ -206,7 +209,7 @@ def run(config_path: str | Path, as_of: str | None = None, out: str | Path | Non
                 papermill.execute_notebook(
                     str(NOTEBOOKS_DIR / notebook), str(work_dir / notebook),
                     parameters=parameters, kernel_name=kernel_name, cwd=str(NOTEBOOKS_DIR),
-                    progress_bar=False, log_output=True,
+                    progress_bar=False, log_output=True, extra_arguments=KERNEL_ARGUMENTS,
                 )
             except Exception as exc:
                 raise _StepFailed(_failure_message(notebook, exc)) from exc
