@@ -132,3 +132,14 @@ def test_counts_reconcile(client, con):
     assert counts.loc["tickets", ["rows_in", "accepted", "rejected"]].tolist() == [3, 2, 1]
     assert (counts.rows_in == counts.accepted + counts.rejected).all()
     assert counts.loc["web", "accepted"] == 4
+
+
+def test_summaries_for_the_notebook(client, con):
+    keys = identify.keys_by_source(con).set_index("source")
+    assert keys.loc["crm"].tolist() == [3, 2, 2]     # K2 has neither email nor phone
+    assert keys.loc["web"].tolist() == [3, 3, 0]
+    assert keys.loc["store"].tolist() == [3, 0, 2]   # L9 has no phone
+    rules = dict(identify.match_summary(con).itertuples(index=False))
+    assert rules == {"single record": 3, "email+phone": 2, "email": 2, "phone": 2}
+    sizes = dict(identify.records_per_customer(con).itertuples(index=False))
+    assert sizes == {1: 3, 3: 2}

@@ -12,6 +12,7 @@ from helpers.config import RunConfig, SourceConfig, TierConfig
 from helpers.segment import (
     ACTION_RULES,
     TIERS,
+    action_summary,
     assign_actions,
     assign_tiers,
     tier_summary,
@@ -120,6 +121,22 @@ def test_actions_by_hand():
     # email, else phone, else store; blank email counts as none; c10 has no customers row
     assert actions["channel"].tolist() == ["email", "sms", "store", "store", "email", "sms",
                                            "store", "email", "sms", "store"]
+
+
+def test_action_summary_counts_customers_per_treatment_and_channel():
+    con = warehouse()
+    customers_table(con)
+    assign_tiers(con, CFG)
+    assign_actions(con, CFG)
+    summary = action_summary(con)
+    assert summary["customers"].sum() == 10
+    assert summary["priority"].is_monotonic_increasing
+    # by hand from test_actions_by_hand: c01 and c03 are retained, one by email, one in store
+    retained = summary[summary["treatment"] == "Retain: dedicated relationship programme"]
+    assert dict(zip(retained["channel"], retained["customers"], strict=True)) == {
+        "email": 1, "store": 1}
+    won_back = summary[summary["treatment"] == "Win back"]
+    assert won_back["customers"].sum() == 3
 
 
 def test_action_rules_table_covers_every_tier():

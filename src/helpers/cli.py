@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cvkit`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    # Each command imports only what it needs: `demo-data` should not pay for Papermill.
     if args.command == "demo-data":
         from helpers.demo_data import generate
 

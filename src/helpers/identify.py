@@ -269,6 +269,31 @@ def build_support_contacts(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> in
     return scalar(con, "SELECT count(*) FROM support_contacts")
 
 
+def keys_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source: records, and how many carry a usable email and phone (``source_records``)."""
+    return con.execute("""
+        SELECT source, count(*) AS records, count(email_norm) AS with_email,
+               count(phone_norm) AS with_phone
+        FROM source_records GROUP BY source ORDER BY source
+    """).df()
+
+
+def match_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Source records by the rule that linked them (``customer_xref.match_rule``)."""
+    return con.execute("SELECT match_rule, count(*) AS source_records FROM customer_xref "
+                       "GROUP BY match_rule ORDER BY source_records DESC, match_rule").df()
+
+
+def records_per_customer(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """How many customers are made of 1, 2, 3… source records (``customer_xref``)."""
+    return con.execute("""
+        SELECT n_source_records, count(*) AS customers
+        FROM (SELECT customer_id, count(*) AS n_source_records FROM customer_xref
+              GROUP BY customer_id)
+        GROUP BY n_source_records ORDER BY n_source_records
+    """).df()
+
+
 def reconcile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Rewrite ``load_counts`` with final accepted/rejected counts and check they add up.
 

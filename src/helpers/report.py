@@ -12,6 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 from helpers.config import RunConfig
+from helpers.segment import tier_summary
 from helpers.warehouse import require_tables
 
 #: One row per customer with everything the kit knows: who (customers), worth today
@@ -140,8 +141,6 @@ def export_tables(con: duckdb.DuckDBPyConnection, run_dir: str | Path,
     dict
         Export name → path.
     """
-    from helpers.segment import tier_summary
-
     require_tables(con, "customers", "customer_value", "clv", "segments", "actions",
                    "equity_metrics", "rejected_rows")
     folder = Path(run_dir) / "exports"

@@ -236,15 +236,15 @@ def run(config_path: str | Path, as_of: str | None = None, out: str | Path | Non
                         f"the last good report was not touched", failed_dir) from exc.__cause__
     finally:
         _detach_log(handler)
-    _publish(work_dir, final_dir)
+    _publish(work_dir, final_dir, stamp)
     return final_dir
 
 
-def _publish(work_dir: Path, final_dir: Path) -> None:
+def _publish(work_dir: Path, final_dir: Path, stamp: str) -> None:
     """Swap the finished run into place; the previous report is removed only afterwards."""
     previous = None
     if final_dir.exists():
-        previous = final_dir.with_name(f".{final_dir.name}.previous-{work_dir.name[-15:]}")
+        previous = final_dir.with_name(f".{final_dir.name}.previous-{stamp}")
         final_dir.rename(previous)
     work_dir.rename(final_dir)
     if previous is not None:

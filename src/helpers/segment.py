@@ -164,6 +164,13 @@ JOIN _action_rules AS t ON t.rule = k.tier
 ORDER BY k.customer_id
 """
 
+ACTION_SUMMARY_SQL = """
+SELECT tier, treatment, offer, channel, COUNT(*) AS customers, MIN(priority) AS priority
+FROM actions
+GROUP BY tier, treatment, offer, channel
+ORDER BY priority, customers DESC, tier, channel
+"""
+
 TIER_SUMMARY_SQL = """
 SELECT
     tier,
@@ -290,3 +297,9 @@ def tier_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     summary[zero_when_empty] = summary[zero_when_empty].fillna(0)
     summary["customers"] = summary["customers"].astype("int64")
     return summary.reset_index()
+
+
+def action_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Customers per tier, treatment, offer and channel, highest priority first (``actions``)."""
+    require_columns(con, "actions", ("tier", "treatment", "offer", "channel", "priority"))
+    return con.execute(ACTION_SUMMARY_SQL).df()
