@@ -49,6 +49,11 @@ def set_style() -> None:
     plt.rcParams["figure.figsize"] = (8, 4.5)
 
 
+def show(table: pd.DataFrame, decimals: int = 2):
+    """A table as a client reads it: thousands separators, fixed decimals, no row index."""
+    return table.style.format(precision=decimals, thousands=",", na_rep="").hide(axis="index")
+
+
 def reconciliation(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Rows in, accepted and rejected per source, with a total row and a check column.
 
@@ -87,7 +92,7 @@ def headline(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
           (SELECT sum(profit) FROM customer_value) AS profit,
           (SELECT sum(profit_12m) FROM customer_value) AS profit_last_12_months,
           (SELECT sum(clv_net) FROM clv) AS clv_next_horizon,
-          (SELECT avg(p_alive) FROM clv) AS mean_p_alive
+          (SELECT 100 * avg(p_alive) FROM clv) AS mean_p_alive
     """).df().iloc[0]
     money = f" ({cfg.currency})"
     labels = {
@@ -100,7 +105,7 @@ def headline(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
         "profit": "profit after cost to serve" + money,
         "profit_last_12_months": "profit, last 12 months" + money,
         "clv_next_horizon": f"discounted CLV, next {cfg.clv.horizon_months} months" + money,
-        "mean_p_alive": "mean probability alive",
+        "mean_p_alive": "mean probability alive (%)",
     }
     return pd.DataFrame({"measure": [labels[k] for k in labels],
                          "value": [row[k] for k in labels]})
