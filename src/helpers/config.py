@@ -21,7 +21,6 @@ IDENTITY_ROLES = (
     "customer_key", "name", "first_name", "last_name", "email", "phone",
     "address", "city", "postcode", "customer_type", "signup_date", "acquisition_channel",
 )
-TRANSACTION_ROLES = ("order_id", "order_date", "amount", "quantity", "product_id")
 ROLES = {
     "customers": {"required": ("customer_key",), "optional": IDENTITY_ROLES[1:]},
     "transactions": {

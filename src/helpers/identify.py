@@ -171,7 +171,7 @@ def match_customers(con: duckdb.DuckDBPyConnection, max_rounds: int = 50) -> int
             break
     else:
         raise RuntimeError(f"record linkage did not settle in {max_rounds} rounds")
-    customers = write_table(con, "customer_xref", """
+    write_table(con, "customer_xref", """
         WITH shared AS (
           SELECT k.source_record_id,
                  bool_or(k.key_type = 'email' AND n.records > 1) AS by_email,
@@ -194,7 +194,7 @@ def match_customers(con: duckdb.DuckDBPyConnection, max_rounds: int = 50) -> int
         ORDER BY customer_id, r.source_record_id
     """)
     con.execute("DROP TABLE labels; DROP TABLE next_labels")
-    return scalar(con, "SELECT count(DISTINCT customer_id) FROM customer_xref") if customers else 0
+    return scalar(con, "SELECT count(DISTINCT customer_id) FROM customer_xref")
 
 
 def build_customers(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:

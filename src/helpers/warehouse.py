@@ -21,6 +21,7 @@ DEMO_CONFIG = KIT_ROOT / "configs" / "demo.yaml"
 #: Which notebook writes each table, so a missing table can say what to run first.
 TABLE_WRITERS = {
     "source_records": "01_identify",
+    "record_keys": "01_identify",
     "rejected_rows": "01_identify",
     "load_counts": "01_identify",
     "customers": "01_identify",
