@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP) ## create .venv, install the kit with pinned packages, register the cvkit kernel
 
-$(DEMO_DATA): $(STAMP) src/helpers/demo_data.py
+$(DEMO_DATA): $(STAMP) $(wildcard src/helpers/demo_data/*.py)
 	$(BIN)/cvkit demo-data --out data/demo
 	touch $@
 

@@ -267,7 +267,7 @@ def test_other_rows_are_clean_and_not_after_as_of(demo, bad_rows, name):
     dates, amounts = _parsed(clean, name)
     assert dates.notna().all()
     assert dates.max() < pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
-    assert dates.min() >= pd.Timestamp(demo_data._window_start(AS_OF, 3))
+    assert dates.min() >= pd.Timestamp(demo_data.window_start(AS_OF, 3))
     assert amounts.notna().all() and (amounts != 0).all()
     assert (clean[key_col] != "").all()
     assert not clean.duplicated().any()
