@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DATA := data/demo/.complete
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo-data demo cdnow test lint strip lab clean
+.PHONY: help setup demo-data demo cdnow test lint docs strip lab clean
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test: $(DEMO_DATA) ## run all tests: helpers, notebooks (nbval), end to end, lin
 
 lint: $(STAMP) ## ruff over code and notebooks
 	$(BIN)/ruff check src tests notebooks
+
+docs: $(STAMP) ## regenerate docs/tables.md from the table registry (src/helpers/tables.py)
+	$(BIN)/python -m helpers.tables > docs/tables.md
 
 strip: $(STAMP) ## remove outputs from the notebooks before committing
 	$(BIN)/nbstripout notebooks/*.ipynb

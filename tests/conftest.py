@@ -1,14 +1,39 @@
-"""Shared fixtures: small configs written into a temporary folder."""
+"""Shared fixtures: small configs, an in-memory warehouse, the kit's folder."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
-KIT_ROOT = Path(__file__).resolve().parents[1]
+from helpers.config import KIT_ROOT, RunConfig
+
+
+@pytest.fixture(scope="session")
+def kit_root() -> Path:
+    """The kit's folder (configs/, notebooks/, pyproject.toml …)."""
+    return KIT_ROOT
+
+
+@pytest.fixture(scope="session")
+def make_config():
+    """A factory of minimal valid run configs: one transactions source named ``shop``.
+
+    ``make_config(as_of, time_unit, **sections)``: any other section (costs, clv,
+    rfmt_weights, tiers, currency …) as a dict or a config object.
+    """
+
+    def make(as_of: date = date(2025, 12, 31), time_unit: str = "week",
+             **sections) -> RunConfig:
+        shop = {"kind": "transactions", "path": "shop.csv",
+                "columns": {"customer_key": "c", "order_date": "d", "amount": "a"}}
+        return RunConfig(client="test", as_of=as_of, time_unit=time_unit,
+                         sources={"shop": shop}, **sections)
+
+    return make
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from lifetimes.utils import ConvergenceError, summary_data_from_transaction_data
 from matplotlib.axes import Axes
 
 from helpers import clv
-from helpers.config import CLVConfig, CostConfig, RunConfig
+from helpers.display import plot_clv_distribution, plot_frequency_fit, plot_p_alive
 from helpers.warehouse import MissingColumnError, MissingTableError
 
 matplotlib.use("Agg")
@@ -26,18 +26,6 @@ AS_OF = date(2024, 3, 31)
 TRUE_BGNBD = {"r": 0.8, "alpha": 40.0, "a": 0.8, "b": 2.5}  # alpha per day
 TRUE_GAMMA_GAMMA = {"p": 6.0, "q": 4.0, "v": 15.0}  # mean spend v·p/(q−1) = 30
 RECOVERY_TOLERANCE = 0.25
-
-
-def make_cfg(time_unit: str = "day", as_of: date = AS_OF, costs: dict | None = None,
-             **clv_settings) -> RunConfig:
-    """A minimal valid run config."""
-    return RunConfig(
-        client="test", as_of=as_of, time_unit=time_unit,
-        sources={"sales": {"kind": "transactions", "path": "sales.csv",
-                           "columns": {"customer_key": "c", "order_date": "d", "amount": "a"}}},
-        costs=CostConfig(**(costs or {})),
-        clv=CLVConfig(**clv_settings),
-    )
 
 
 def warehouse_with(rows: list[tuple[str, str, float]]) -> duckdb.DuckDBPyConnection:
@@ -87,21 +75,21 @@ HAND_DAYS = pd.DataFrame({
 
 
 @pytest.mark.parametrize("time_unit, days", [("day", 1.0), ("week", 7.0)])
-def test_rfm_summary_hand_computed(time_unit, days):
-    summary = clv.rfm_summary(warehouse_with(HAND_ROWS), make_cfg(time_unit))
+def test_rfm_summary_hand_computed(time_unit, days, make_config):
+    summary = clv.rfm_summary(warehouse_with(HAND_ROWS), make_config(AS_OF, time_unit))
     expected = HAND_DAYS.assign(recency=HAND_DAYS["recency"] / days, T=HAND_DAYS["T"] / days)
     assert list(summary.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(summary, expected, check_dtype=False)
 
 
-def test_rfm_summary_names_missing_table_and_column():
+def test_rfm_summary_names_missing_table_and_column(make_config):
     with pytest.raises(MissingTableError, match="transactions"):
-        clv.rfm_summary(duckdb.connect(), make_cfg())
+        clv.rfm_summary(duckdb.connect(), make_config(AS_OF, "day"))
     con = duckdb.connect()
     con.execute("CREATE TABLE transactions AS SELECT 'A' AS customer_id, DATE '2024-01-01' "
                 "AS order_date")
     with pytest.raises(MissingColumnError, match="amount"):
-        clv.rfm_summary(con, make_cfg())
+        clv.rfm_summary(con, make_config(AS_OF, "day"))
 
 
 # --- rfm_summary against lifetimes' own definition -------------------------------------------
@@ -122,11 +110,11 @@ def random_log(seed: int = 11, n_rows: int = 400) -> pd.DataFrame:
     return pd.concat([log, returns], ignore_index=True)
 
 
-def test_rfm_summary_matches_lifetimes_definition():
+def test_rfm_summary_matches_lifetimes_definition(make_config):
     log = random_log()
     con = warehouse_with(list(log.assign(order_date=log["order_date"].dt.strftime("%Y-%m-%d"))
                               .itertuples(index=False, name=None)))
-    ours = clv.rfm_summary(con, make_cfg("day")).set_index("customer_id")
+    ours = clv.rfm_summary(con, make_config(AS_OF, "day")).set_index("customer_id")
     reference = summary_data_from_transaction_data(
         log, "customer_id", "order_date", monetary_value_col="amount",
         observation_period_end=AS_OF.isoformat(), freq="D")
@@ -138,7 +126,7 @@ def test_rfm_summary_matches_lifetimes_definition():
     # Weeks: lifetimes' freq='W' snaps dates to calendar weeks and counts whole weeks, whereas
     # the kit uses exact fractional weeks (days / 7) as Fader-Hardie-Lee do, so the reference
     # for weeks is lifetimes' daily summary divided by 7.
-    weekly = clv.rfm_summary(con, make_cfg("week")).set_index("customer_id")
+    weekly = clv.rfm_summary(con, make_config(AS_OF, "week")).set_index("customer_id")
     pd.testing.assert_series_equal(weekly["recency"], reference.loc[weekly.index, "recency"] / 7,
                                    check_names=False, check_index_type=False)
     pd.testing.assert_series_equal(weekly["T"], reference.loc[weekly.index, "T"] / 7,
@@ -177,8 +165,8 @@ def population() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def models(population):
-    cfg = make_cfg("day", penalizer_coef=0.0)
+def models(population, make_config):
+    cfg = make_config(AS_OF, "day", clv={"penalizer_coef": 0.0})
     return clv.fit_bgnbd(population, cfg), clv.fit_gamma_gamma(population, cfg)
 
 
@@ -197,17 +185,17 @@ def test_fit_recovers_gamma_gamma_parameters(models, population):
         assert ggf.params_[name] == pytest.approx(truth, rel=RECOVERY_TOLERANCE), name
 
 
-def test_fit_convergence_failure_names_customer_count(population, monkeypatch):
+def test_fit_convergence_failure_names_customer_count(population, monkeypatch, make_config):
     def failing_fit(self, *args, **kwargs):
         print("message: Desired error not necessarily achieved")
         raise ConvergenceError("The model did not converge.")
 
     monkeypatch.setattr(BetaGeoFitter, "fit", failing_fit)
     with pytest.raises(ConvergenceError, match=r"(?s)BG/NBD .* on 3000 customers.*Desired"):
-        clv.fit_bgnbd(population, make_cfg())
+        clv.fit_bgnbd(population, make_config(AS_OF, "day"))
 
 
-def test_gamma_gamma_reports_dependence_without_failing():
+def test_gamma_gamma_reports_dependence_without_failing(make_config):
     rng = np.random.default_rng(3)
     frequency = rng.integers(1, 20, 300)
     summary = pd.DataFrame({
@@ -217,16 +205,16 @@ def test_gamma_gamma_reports_dependence_without_failing():
     assert clv.frequency_monetary_correlation(summary) > 0.8
     # such strongly dependent data only converges with some regularisation
     with pytest.warns(UserWarning, match="Gamma-Gamma model assumes"):
-        clv.fit_gamma_gamma(summary, make_cfg(penalizer_coef=0.001))
+        clv.fit_gamma_gamma(summary, make_config(AS_OF, "day", clv={"penalizer_coef": 0.001}))
 
 
-def test_gamma_gamma_needs_repeat_customers():
+def test_gamma_gamma_needs_repeat_customers(make_config):
     one_timers = pd.DataFrame({"customer_id": ["A"], "frequency": [0], "monetary_value": [0.0]})
     with pytest.raises(ValueError, match="no repeat customers"):
-        clv.fit_gamma_gamma(one_timers, make_cfg())
+        clv.fit_gamma_gamma(one_timers, make_config(AS_OF, "day"))
 
 
-def test_cdnow_sample_reproduces_published_estimates():
+def test_cdnow_sample_reproduces_published_estimates(make_config):
     """The CDNOW sample shipped with lifetimes, 39 weeks to 1997-09-30, as in FHL (2005)."""
     path = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
     raw = pd.read_csv(path, sep=r"\s+", header=None,
@@ -236,7 +224,7 @@ def test_cdnow_sample_reproduces_published_estimates():
     con.execute("CREATE TABLE transactions AS SELECT printf('C%05d', customer) AS customer_id, "
                 "strptime(CAST(date AS VARCHAR), '%Y%m%d')::DATE AS order_date, "
                 "dollars AS amount FROM raw")
-    cfg = make_cfg("week", as_of=date(1997, 9, 30), penalizer_coef=0.0)
+    cfg = make_config(date(1997, 9, 30), "week", clv={"penalizer_coef": 0.0})
     summary = clv.rfm_summary(con, cfg)
     # FHL count 2,357 customers; 8 have only a $0 first purchase, not a purchase here.
     assert len(summary) == 2349 and summary["frequency"].sum() == 2457
@@ -261,9 +249,9 @@ HAND_HISTORIES = pd.DataFrame({
 COSTS = {"gross_margin_rate": 0.35, "cost_per_order": 2.0}
 
 
-def test_score_customers_values(models):
+def test_score_customers_values(models, make_config):
     bgf, ggf = models
-    cfg = make_cfg("day", costs=COSTS)
+    cfg = make_config(AS_OF, "day", costs=COSTS)
     scores = clv.score_customers(
         HAND_HISTORIES, bgf, ggf, cfg,
         margin_rate=pd.Series({"X1": 0.5, "nobody": 0.9}),
@@ -292,30 +280,30 @@ def test_score_customers_values(models):
     assert s.loc["X3", "p_alive"] == 1.0
 
 
-def test_score_customers_population_properties(models, population):
+def test_score_customers_population_properties(models, population, make_config):
     bgf, ggf = models
-    cfg = make_cfg("day", costs=COSTS)
+    cfg = make_config(AS_OF, "day", costs=COSTS)
     scores = clv.score_customers(population, bgf, ggf, cfg)
     assert len(scores) == len(population)
     assert scores["p_alive"].between(0, 1).all()
     assert (scores["expected_purchases"] >= 0).all() and (scores["clv"] >= 0).all()
     pd.testing.assert_frame_equal(scores, clv.score_customers(population, bgf, ggf, cfg))
-    longer = clv.score_customers(population, bgf, ggf, make_cfg("day", costs=COSTS,
-                                                                 horizon_months=24))
+    longer = clv.score_customers(population, bgf, ggf, make_config(
+        AS_OF, "day", costs=COSTS, clv={"horizon_months": 24}))
     assert (longer["clv"] > scores["clv"]).all()
     assert (longer["expected_purchases"] > scores["expected_purchases"]).all()
 
 
-def test_score_customers_same_answers_in_weeks(models, population):
+def test_score_customers_same_answers_in_weeks(models, population, make_config):
     """The same population measured in weeks gives the same p_alive and expected purchases."""
     bgf, ggf = models
-    cfg = make_cfg("week", penalizer_coef=0.0)
+    cfg = make_config(AS_OF, "week", clv={"penalizer_coef": 0.0})
     in_weeks = population.assign(recency=population["recency"] / 7, T=population["T"] / 7)
     weekly_bgf = clv.fit_bgnbd(in_weeks, cfg)
     # lifetimes fits on time rescaled to max T = 1, so only alpha changes: a weekly rate is
     # 7 daily rates.
     assert weekly_bgf.params_["alpha"] == pytest.approx(bgf.params_["alpha"] / 7, rel=1e-6)
-    days = clv.score_customers(HAND_HISTORIES, bgf, ggf, make_cfg("day"))
+    days = clv.score_customers(HAND_HISTORIES, bgf, ggf, make_config(AS_OF, "day"))
     weeks = clv.score_customers(
         HAND_HISTORIES.assign(recency=HAND_HISTORIES["recency"] / 7, T=HAND_HISTORIES["T"] / 7),
         weekly_bgf, ggf, cfg)
@@ -363,12 +351,12 @@ def test_model_fit_table(models, population):
     assert abs(values["gamma_gamma", "freq_monetary_corr"]) < 0.1
 
 
-def test_plots_return_axes(models, population):
+def test_plots_return_axes(models, population, make_config):
     bgf, ggf = models
-    scores = clv.score_customers(population, bgf, ggf, make_cfg())
+    scores = clv.score_customers(population, bgf, ggf, make_config(AS_OF, "day"))
     fit = clv.model_fit_table(population, bgf, ggf)
-    ax = clv.plot_frequency_fit(fit)
+    ax = plot_frequency_fit(fit)
     assert isinstance(ax, Axes) and len(ax.patches) >= 16
-    assert isinstance(clv.plot_p_alive(scores), Axes)
-    assert isinstance(clv.plot_clv_distribution(scores), Axes)
+    assert isinstance(plot_p_alive(scores), Axes)
+    assert isinstance(plot_clv_distribution(scores), Axes)
     matplotlib.pyplot.close("all")

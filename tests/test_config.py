@@ -1,5 +1,6 @@
 """Config validation: bad keys are errors that name the key and the file."""
 
+import re
 from datetime import date
 
 import pytest
@@ -86,8 +87,26 @@ def test_package_paths_resolve_inside_the_package(write_config):
     assert cfg.source_path("shop").is_file()
 
 
-def test_bundled_configs_are_valid():
-    from conftest import KIT_ROOT
+def test_bundled_configs_are_valid(kit_root):
 
     for name in ("demo.yaml", "cdnow.yaml"):
-        load_config(KIT_ROOT / "configs" / name)
+        load_config(kit_root / "configs" / name)
+
+
+@pytest.mark.parametrize(("name", "suggestion"), [
+    ("web-shop", "web_shop"), ("Web Shop", "web_shop"), ("2024orders", "s_2024orders"),
+    ("shop'; DROP TABLE customers; --", "shop___drop_table_customers"),
+])
+def test_source_names_must_be_plain_identifiers(write_config, name, suggestion):
+    """A source's name becomes table names and SQL literals: anything else is refused."""
+    with pytest.raises(ConfigError, match=rf"source name '{re.escape(name)}'.*try '{suggestion}"):
+        load_config(write_config(minimal(sources={name: dict(SHOP)})))
+
+
+def test_a_source_named_web_shop_stops_the_run_before_any_work(write_config, tmp_path):
+    from helpers.cli import EXIT_BAD_CONFIG, main
+
+    path = write_config(minimal(sources={"web-shop": dict(SHOP)}))
+    assert main(["run", str(path), "--out", str(tmp_path / "reports"), "--no-progress"]) \
+        == EXIT_BAD_CONFIG
+    assert not (tmp_path / "reports").exists()

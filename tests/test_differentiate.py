@@ -9,29 +9,21 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from helpers.config import CostConfig, RFMTWeights, RunConfig, SourceConfig
+from helpers.config import CostConfig, RFMTWeights
 from helpers.differentiate import (
     build_cohorts,
     build_customer_value,
     build_equity_metrics,
-    plot_cohort_retention,
-    plot_rfm_heatmap,
-    plot_value_concentration,
     value_concentration,
     yearly_periods,
 )
+from helpers.display import plot_cohort_retention, plot_rfm_heatmap, plot_value_concentration
 from helpers.warehouse import MissingColumnError, MissingTableError, read_table, write_table
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
 AS_OF = date(2025, 12, 31)
-
-
-def make_config(as_of: date = AS_OF, **kwargs) -> RunConfig:
-    return RunConfig(client="t", as_of=as_of, sources={"shop": SourceConfig(
-        kind="transactions", path="x.csv",
-        columns={"customer_key": "k", "order_date": "d", "amount": "a"})}, **kwargs)
 
 
 def warehouse(transactions: list[tuple], support: list[tuple] = ()) -> duckdb.DuckDBPyConnection:
@@ -83,9 +75,9 @@ VALUE_COSTS = CostConfig(gross_margin_rate=0.4, cost_per_order=2.0,
 
 
 @pytest.fixture
-def customer_value() -> pd.DataFrame:
+def customer_value(make_config) -> pd.DataFrame:
     con = warehouse(VALUE_TRANSACTIONS, VALUE_SUPPORT)
-    assert build_customer_value(con, make_config(costs=VALUE_COSTS)) == 4
+    assert build_customer_value(con, make_config(AS_OF, costs=VALUE_COSTS)) == 4
     return read_table(con, "customer_value").set_index("customer_id")
 
 
@@ -162,10 +154,10 @@ def test_customer_value_dates_and_rfmt_by_hand(customer_value):
     assert customer_value.loc["C1", "rfmt_score"] == pytest.approx(1.2 + 1.5 + 1.5 + 0.4)
 
 
-def test_customer_with_returns_only():
+def test_customer_with_returns_only(make_config):
     # a return of a purchase made before the data starts
     con = warehouse([("C1", "O1", "2025-06-01", 30, None), ("C2", "R1", "2025-03-01", -40, None)])
-    build_customer_value(con, make_config())
+    build_customer_value(con, make_config(AS_OF))
     c2 = read_table(con, "customer_value").set_index("customer_id").loc["C2"]
     assert c2["n_orders"] == 0
     assert c2["net_revenue"] == pytest.approx(-40)
@@ -181,9 +173,9 @@ def ten_customers() -> duckdb.DuckDBPyConnection:
                       for i in range(10)])
 
 
-def test_scores_split_customers_into_fifths():
+def test_scores_split_customers_into_fifths(make_config):
     con = ten_customers()
-    build_customer_value(con, make_config())
+    build_customer_value(con, make_config(AS_OF))
     scores = read_table(con, "customer_value")
     assert scores["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
     assert scores["t_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
@@ -192,11 +184,11 @@ def test_scores_split_customers_into_fifths():
     assert set(scores["m_score"]) == {5}
 
 
-def test_tied_customers_share_a_score():
+def test_tied_customers_share_a_score(make_config):
     days_ago = [0, 0, 10, 20, 20]
     con = warehouse([(f"C{i}", f"O{i}", pd.Timestamp(AS_OF) - pd.Timedelta(days=d), 10, None)
                      for i, d in enumerate(days_ago)])
-    build_customer_value(con, make_config())
+    build_customer_value(con, make_config(AS_OF))
     # worst first: 20, 20 -> cume_dist .4 -> 2; 10 -> .6 -> 3; 0, 0 -> 1.0 -> 5
     assert read_table(con, "customer_value")["r_score"].tolist() == [5, 5, 3, 2, 2]
 
@@ -211,20 +203,20 @@ def test_tied_customers_share_a_score():
     (RFMTWeights(recency=3, frequency=1, monetary=0, tenure=0),
      [5, 5, 4.25, 4.25, 3.5, 3.5, 2.75, 2.75, 2, 2]),
 ])
-def test_weights_change_rfmt_score(weights, expected):
+def test_weights_change_rfmt_score(weights, expected, make_config):
     con = ten_customers()
-    build_customer_value(con, make_config(rfmt_weights=weights))
+    build_customer_value(con, make_config(AS_OF, rfmt_weights=weights))
     got = read_table(con, "customer_value")["rfmt_score"].tolist()
     assert got == pytest.approx(expected)
 
 
-def test_missing_table_and_column_are_named():
+def test_missing_table_and_column_are_named(make_config):
     con = duckdb.connect()
     with pytest.raises(MissingTableError, match="transactions"):
-        build_customer_value(con, make_config())
+        build_customer_value(con, make_config(AS_OF))
     con.execute("CREATE TABLE transactions (customer_id VARCHAR, order_date DATE)")
     with pytest.raises(MissingColumnError, match="'transactions'.*amount"):
-        build_customer_value(con, make_config())
+        build_customer_value(con, make_config(AS_OF))
 
 
 # Equity: as_of 2025-12-31; periods (2023-12-31, 2024-12-31] and (2024-12-31, 2025-12-31].
@@ -244,9 +236,9 @@ EQUITY_TRANSACTIONS = [
 EQUITY_SUPPORT = [("A", "2025-06-01", 5), ("B", "2024-11-02", 7), ("C", "2025-01-11", 3)]
 
 
-def test_equity_metrics_by_hand():
+def test_equity_metrics_by_hand(make_config):
     con = warehouse(EQUITY_TRANSACTIONS, EQUITY_SUPPORT)
-    cfg = make_config()
+    cfg = make_config(AS_OF)
     build_customer_value(con, cfg)
     assert build_equity_metrics(con, cfg) == 2
     got = read_table(con, "equity_metrics")
@@ -290,9 +282,9 @@ COHORT_TRANSACTIONS = [
 ]
 
 
-def test_cohorts_by_hand():
+def test_cohorts_by_hand(make_config):
     con = warehouse(COHORT_TRANSACTIONS)
-    cfg = make_config(as_of=date(2024, 9, 30))
+    cfg = make_config(date(2024, 9, 30))
     build_customer_value(con, cfg)
     assert build_cohorts(con, cfg) == 5
     expected = pd.DataFrame({
@@ -326,12 +318,12 @@ def test_value_concentration_by_hand():
         value_concentration(frame, shares=(0, 0.5))
 
 
-def test_plots_return_axes(customer_value):
+def test_plots_return_axes(customer_value, make_config):
     frame = customer_value.reset_index()
     assert plot_value_concentration(frame).get_title() == "Value concentration"
     assert "recency" in plot_rfm_heatmap(frame).get_ylabel()
     con = warehouse(COHORT_TRANSACTIONS)
-    cfg = make_config(as_of=date(2024, 9, 30))
+    cfg = make_config(date(2024, 9, 30))
     build_customer_value(con, cfg)
     build_cohorts(con, cfg)
     assert plot_cohort_retention(read_table(con, "cohorts")).get_title() == "Cohort retention"

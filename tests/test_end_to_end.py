@@ -13,13 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import KIT_ROOT
 
+from helpers.config import KIT_ROOT, load_config
 from helpers.demo_data import generate
+from helpers.tables import STAGE_TABLE_PREFIX, TABLES, stage_column_type
 
-TABLES = ("load_counts", "rejected_rows", "source_records", "customers", "customer_xref",
-          "transactions", "support_contacts", "customer_value", "equity_metrics", "cohorts",
-          "clv", "model_fit", "segments", "actions")
 NOTEBOOKS = ("01_identify", "02_differentiate", "03_clv", "04_segment", "05_report")
 
 
@@ -125,3 +123,25 @@ def test_a_misspelled_key_stops_before_any_work(client):
     assert result.returncode == 2
     assert str(path) in result.stderr and "unknown key 'curency'" in result.stderr
     assert not (root / "reports" / "typo").exists()
+
+
+def test_the_warehouse_matches_the_table_registry_exactly(report, client):
+    """Every table and column the run wrote is registered in helpers.tables, with its type,
+    and every registered table was written: adding one without registering it fails here."""
+    root, _ = client
+    cfg = load_config(root / "small.yaml")
+    with duckdb.connect(str(report / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT table_name, column_name, data_type FROM "
+                           "information_schema.columns WHERE table_schema = 'main' "
+                           "ORDER BY table_name, ordinal_position").fetchall()
+    written: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        written.setdefault(table, []).append((column, data_type))
+    expected = {name: [(c.name, c.type) for c in table.columns]
+                for name, table in TABLES.items()}
+    for name, source in cfg.sources.items():
+        roles = ["_row", *source.columns]
+        expected[STAGE_TABLE_PREFIX + name] = [(r, stage_column_type(r)) for r in roles]
+    assert sorted(written) == sorted(expected), "tables differ from helpers/tables.py"
+    for table, columns in expected.items():
+        assert written[table] == columns, f"{table}: columns differ from helpers/tables.py"

@@ -4,7 +4,8 @@ import pytest
 
 from helpers import identify
 from helpers.config import load_config
-from helpers.sources import stage_all
+from helpers.sources import build_load_counts
+from helpers.warehouse import read_table
 
 CRM = """id,first,last,email,phone
 K1,Mario,Rossi, Mario.Rossi@Libero.it ,+39 347 1234567
@@ -60,9 +61,9 @@ def client(write_config, tmp_path, con):
         },
         "costs": {"cost_per_support_contact": 6.0},
     }))
-    stage_all(con, cfg)
+    build_load_counts(con, cfg)
     identify.build_source_records(con, cfg)
-    identify.match_customers(con)
+    identify.build_customer_xref(con, cfg)
     identify.build_customers(con, cfg)
     identify.build_transactions(con, cfg)
     identify.build_support_contacts(con, cfg)
@@ -128,7 +129,8 @@ def test_support_contacts_link_and_unknown_keys_are_rejected(client, con):
 
 
 def test_counts_reconcile(client, con):
-    counts = identify.reconcile(con).set_index("source")
+    identify.reconcile(con, client)
+    counts = read_table(con, "load_counts").set_index("source")
     assert counts.loc["tickets", ["rows_in", "accepted", "rejected"]].tolist() == [3, 2, 1]
     assert (counts.rows_in == counts.accepted + counts.rejected).all()
     assert counts.loc["web", "accepted"] == 4

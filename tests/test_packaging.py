@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import KIT_ROOT
+
+from helpers.config import KIT_ROOT
 
 
 def _name(requirement: str) -> str:

@@ -1,8 +1,8 @@
-"""Report helpers: reconciliation and rejection summary on hand-made tables."""
+"""Row-count reconciliation and rejection summary on hand-made tables."""
 
 import pandas as pd
 
-from helpers.report import reconciliation, rejection_reasons
+from helpers.identify import reconciliation, rejection_reasons
 from helpers.warehouse import write_table
 
 

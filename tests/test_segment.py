@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import duckdb
 import pandas as pd
 import pytest
 
-from helpers.config import RunConfig, SourceConfig, TierConfig
 from helpers.segment import (
     ACTION_RULES,
     TIERS,
     action_summary,
-    assign_actions,
-    assign_tiers,
+    build_actions,
+    build_segments,
     tier_summary,
 )
 from helpers.warehouse import MissingColumnError, MissingTableError, read_table, write_table
 
-CFG = RunConfig(client="t", as_of=date(2025, 12, 31), sources={"shop": SourceConfig(
-    kind="transactions", path="x.csv",
-    columns={"customer_key": "k", "order_date": "d", "amount": "a"})},
-    tiers=TierConfig(most_valuable_share=0.2, most_growable_ratio=1.5, most_growable_share=0.2))
+TIERS_CONFIG = {"most_valuable_share": 0.2, "most_growable_ratio": 1.5,
+                "most_growable_share": 0.2}
 
 # customer_id, profit_12m (current value), clv_net (future value; None: not in clv), p_alive
 CUSTOMERS = [
@@ -53,9 +48,9 @@ def warehouse(customers=CUSTOMERS) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_tiers_by_hand():
+def test_tiers_by_hand(make_config):
     con = warehouse()
-    assert assign_tiers(con, CFG) == 10
+    assert build_segments(con, make_config(tiers=TIERS_CONFIG)) == 10
     segments = read_table(con, "segments")
     assert segments["tier"].tolist() == EXPECTED_TIERS
     assert segments["current_value"].tolist() == [c[1] for c in CUSTOMERS]
@@ -71,18 +66,18 @@ def test_tiers_by_hand():
                               "≥ EUR 435.00)")
 
 
-def test_most_valuable_needs_positive_value():
+def test_most_valuable_needs_positive_value(make_config):
     # the top-20% threshold is 0 here, but nobody earning nothing is "most valuable"
     con = warehouse([("a", 0, 0, 0.9), ("b", -5, 0, 0.9), ("c", -8, 1, 0.9)])
-    assign_tiers(con, CFG)
+    build_segments(con, make_config(tiers=TIERS_CONFIG))
     assert read_table(con, "segments")["tier"].tolist() == ["Other", "Below zero", "Most growable"]
 
 
-def test_top_share_is_rank_based():
+def test_top_share_is_rank_based(make_config):
     # 0.1 * 30 is 3.0000000000000004 in floating point: the top 10% is still 3 customers
     con = warehouse([(f"c{i:02d}", 30 - i, 0, 0.9) for i in range(30)])
-    cfg = CFG.model_copy(update={"tiers": TierConfig(most_valuable_share=0.1)})
-    assign_tiers(con, cfg)
+    cfg = make_config(tiers={"most_valuable_share": 0.1})
+    build_segments(con, cfg)
     tiers = read_table(con, "segments")["tier"]
     assert (tiers == "Most valuable").sum() == 3
 
@@ -95,11 +90,11 @@ def customers_table(con: duckdb.DuckDBPyConnection) -> None:
     }))
 
 
-def test_actions_by_hand():
+def test_actions_by_hand(make_config):
     con = warehouse()
     customers_table(con)
-    assign_tiers(con, CFG)
-    assert assign_actions(con, CFG) == 10
+    build_segments(con, make_config(tiers=TIERS_CONFIG))
+    assert build_actions(con, make_config(tiers=TIERS_CONFIG)) == 10
     actions = read_table(con, "actions").set_index("customer_id")
     assert actions["tier"].tolist() == EXPECTED_TIERS  # win-back keeps the tier
     assert actions["treatment"].tolist() == [
@@ -123,11 +118,11 @@ def test_actions_by_hand():
                                            "store", "email", "sms", "store"]
 
 
-def test_action_summary_counts_customers_per_treatment_and_channel():
+def test_action_summary_counts_customers_per_treatment_and_channel(make_config):
     con = warehouse()
     customers_table(con)
-    assign_tiers(con, CFG)
-    assign_actions(con, CFG)
+    build_segments(con, make_config(tiers=TIERS_CONFIG))
+    build_actions(con, make_config(tiers=TIERS_CONFIG))
     summary = action_summary(con)
     assert summary["customers"].sum() == 10
     assert summary["priority"].is_monotonic_increasing
@@ -144,9 +139,9 @@ def test_action_rules_table_covers_every_tier():
     assert ACTION_RULES["priority"].tolist() == [1, 2, 3, 4, 5]
 
 
-def test_tier_summary_by_hand():
+def test_tier_summary_by_hand(make_config):
     con = warehouse()
-    assign_tiers(con, CFG)
+    build_segments(con, make_config(tiers=TIERS_CONFIG))
     summary = tier_summary(con)
     expected = pd.DataFrame({
         "tier": list(TIERS),
@@ -160,20 +155,20 @@ def test_tier_summary_by_hand():
     pd.testing.assert_frame_equal(summary, expected, check_dtype=False)
 
 
-def test_tier_summary_lists_empty_tiers():
+def test_tier_summary_lists_empty_tiers(make_config):
     con = warehouse([("a", 10, 0, 0.9), ("b", 5, 0, 0.9)])
-    assign_tiers(con, CFG)
+    build_segments(con, make_config(tiers=TIERS_CONFIG))
     summary = tier_summary(con).set_index("tier")
     assert summary["customers"].tolist() == [1, 0, 1, 0]
     assert summary.loc["Below zero", "current_value_total"] == 0
     assert pd.isna(summary.loc["Below zero", "current_value_mean"])
 
 
-def test_missing_inputs_are_named():
+def test_missing_inputs_are_named(make_config):
     con = duckdb.connect()
     with pytest.raises(MissingTableError, match="customer_value"):
-        assign_tiers(con, CFG)
+        build_segments(con, make_config(tiers=TIERS_CONFIG))
     con = warehouse()
     con.execute("ALTER TABLE clv DROP COLUMN clv_net")
     with pytest.raises(MissingColumnError, match="'clv'.*clv_net"):
-        assign_tiers(con, CFG)
+        build_segments(con, make_config(tiers=TIERS_CONFIG))

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from helpers.config import load_config
-from helpers.sources import DataContractError, stage_all
+from helpers.sources import DataContractError, build_load_counts
+from helpers.warehouse import read_table
 
 SHOP_CSV = """acct,when,total,qty
 A1,2025-01-05,10.50,1
@@ -44,7 +45,8 @@ def shop_config(write_config, tmp_path, csv=SHOP_CSV, **source_options):
 
 def test_bad_rows_are_set_aside_with_reason_row_and_raw_values(write_config, tmp_path, con):
     cfg = shop_config(write_config, tmp_path)
-    counts = stage_all(con, cfg).iloc[0]
+    build_load_counts(con, cfg)
+    counts = read_table(con, "load_counts").iloc[0]
     assert (counts.rows_in, counts.accepted, counts.rejected) == (10, 3, 7)
     rejected = con.execute("SELECT * FROM rejected_rows ORDER BY row_number").df()
     assert dict(zip(rejected.row_number, rejected.reason, strict=True)) == EXPECTED_REJECTIONS
@@ -54,7 +56,7 @@ def test_bad_rows_are_set_aside_with_reason_row_and_raw_values(write_config, tmp
 
 
 def test_accepted_rows_are_typed_and_returns_kept(write_config, tmp_path, con):
-    stage_all(con, shop_config(write_config, tmp_path))
+    build_load_counts(con, shop_config(write_config, tmp_path))
     staged = con.execute("SELECT * FROM stage_shop ORDER BY _row").df()
     assert list(staged["_row"]) == [2, 8, 9]
     assert list(staged["amount"]) == [10.5, -4.0, 7.0]
@@ -62,7 +64,8 @@ def test_accepted_rows_are_typed_and_returns_kept(write_config, tmp_path, con):
 
 
 def test_duplicates_can_be_kept_for_files_without_line_ids(write_config, tmp_path, con):
-    counts = stage_all(con, shop_config(write_config, tmp_path, duplicate_lines="keep")).iloc[0]
+    build_load_counts(con, shop_config(write_config, tmp_path, duplicate_lines="keep"))
+    counts = read_table(con, "load_counts").iloc[0]
     assert (counts.accepted, counts.rejected) == (4, 6)
 
 
@@ -72,7 +75,7 @@ def test_italian_csv_semicolon_decimal_comma_day_first(write_config, tmp_path, c
                       date_format="%d/%m/%Y")
     cfg.sources["shop"].columns.clear()
     cfg.sources["shop"].columns.update(customer_key="card", order_date="day", amount="amount")
-    stage_all(con, cfg)
+    build_load_counts(con, cfg)
     staged = con.execute("SELECT customer_key, order_date, amount FROM stage_shop").fetchall()
     assert [(key, str(day), amount) for key, day, amount in staged] == [
         ("LC1", "2024-03-05", 1234.5)]
@@ -83,13 +86,13 @@ def test_missing_file_names_the_file(write_config, tmp_path, con):
     cfg = shop_config(write_config, tmp_path)
     (tmp_path / "shop.csv").unlink()
     with pytest.raises(DataContractError, match=r"shop\.csv: file not found"):
-        stage_all(con, cfg)
+        build_load_counts(con, cfg)
 
 
 def test_missing_mapped_column_names_file_column_and_role(write_config, tmp_path, con):
     cfg = shop_config(write_config, tmp_path, csv="acct,date,total,qty\nA1,2025-01-01,1,1\n")
     with pytest.raises(DataContractError) as error:
-        stage_all(con, cfg)
+        build_load_counts(con, cfg)
     message = str(error.value)
     assert "shop.csv" in message and "'when' (role order_date)" in message
 
@@ -97,7 +100,7 @@ def test_missing_mapped_column_names_file_column_and_role(write_config, tmp_path
 def test_file_without_rows_is_fatal(write_config, tmp_path, con):
     cfg = shop_config(write_config, tmp_path, csv="acct,when,total,qty\n")
     with pytest.raises(DataContractError, match="no data rows"):
-        stage_all(con, cfg)
+        build_load_counts(con, cfg)
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "parquet"])
@@ -107,7 +110,8 @@ def test_excel_and_parquet_sources(write_config, tmp_path, con, fmt):
     path = tmp_path / f"shop.{fmt}"
     frame.to_excel(path, index=False) if fmt == "xlsx" else frame.to_parquet(path)
     cfg = shop_config(write_config, tmp_path, path=f"shop.{fmt}")
-    counts = stage_all(con, cfg).iloc[0]
+    build_load_counts(con, cfg)
+    counts = read_table(con, "load_counts").iloc[0]
     assert (counts.rows_in, counts.accepted, counts.rejected) == (3, 1, 2)
     reasons = con.execute("SELECT row_number, reason FROM rejected_rows ORDER BY 1").fetchall()
     assert reasons == [(3, "zero amount (column 'total')"),

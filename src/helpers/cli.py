@@ -8,6 +8,8 @@ from pathlib import Path
 
 from helpers.config import ConfigError
 
+__all__ = ["main", "EXIT_RUN_FAILED", "EXIT_BAD_CONFIG"]
+
 #: Exit codes: scheduled runs tell a bad config (fix the file) from a failed run.
 EXIT_RUN_FAILED = 1
 EXIT_BAD_CONFIG = 2

@@ -1,14 +1,16 @@
 """Customer lifetime value: the BG/NBD purchase model and the Gamma-Gamma spend model.
 
-Stage 03 of the kit. The notebook calls, in order:
+Stage 03 of the kit. The notebook calls two builders:
 
-1. :func:`rfm_summary` — one row of sufficient statistics per customer (frequency, recency,
-   T, monetary value), computed in DuckDB from the warehouse table ``transactions``;
-2. :func:`fit_bgnbd` and :func:`fit_gamma_gamma` — the models, from ``lifetimes``;
-3. :func:`score_customers` — the ``clv`` table: probability alive, expected purchases and
-   spend, discounted CLV, expected cost to serve and net CLV;
-4. :func:`model_fit_table` — the ``model_fit`` table: parameters and an in-sample check;
-5. :func:`plot_frequency_fit`, :func:`plot_p_alive`, :func:`plot_clv_distribution`.
+* :func:`build_model_fit` — fits the models on :func:`rfm_summary` (one row of sufficient
+  statistics per customer, computed in DuckDB from ``transactions``) with
+  :func:`fit_bgnbd` and :func:`fit_gamma_gamma`, and writes ``model_fit``: the parameters
+  and an in-sample check (:func:`model_fit_table`);
+* :func:`build_clv` — rebuilds the fitted models from ``model_fit`` (:func:`fitted_models`)
+  and writes ``clv``: probability alive, expected purchases and spend, discounted CLV,
+  expected cost to serve and net CLV (:func:`score_customers`).
+
+The charts are in :mod:`helpers.display`.
 
 References: Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way" (BG/NBD) and
 "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis" (Gamma-Gamma and CLV).
@@ -23,16 +25,23 @@ import warnings
 from collections.abc import Callable
 
 import duckdb
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 from lifetimes.utils import ConvergenceError
-from matplotlib.axes import Axes
 
 from helpers.config import RunConfig
-from helpers.warehouse import require_columns, require_frame_columns
+from helpers.warehouse import (
+    query,
+    read_table,
+    require_columns,
+    require_frame_columns,
+    write_table,
+)
+
+__all__ = ["rfm_summary", "fit_bgnbd", "fit_gamma_gamma", "frequency_monetary_correlation",
+           "score_customers", "model_fit_table", "fitted_models", "build_model_fit",
+           "build_clv"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,49 +68,12 @@ CLV_COLUMNS = (
     "expected_service_cost", "clv_net",
 )
 
-#: Per-customer sufficient statistics of the BTYD models, Fader-Hardie convention: one purchase
-#: occasion per customer per calendar day, worth the day's net amount, so same-day orders merge
-#: and a return nets out against that day's purchases; a day whose net is not positive is no
-#: purchase. Only days on or before ``$as_of``. ``frequency`` counts repeat occasions (the first
-#: one makes the customer, it is not a repeat); recency and T are in model time units
-#: (days / ``$days_per_unit``, fractional weeks as in FHL); ``monetary_value`` is the mean value
-#: of the repeat occasions only, 0 for one-time buyers — lifetimes'
-#: ``summary_data_from_transaction_data`` definition. Customers with no positive day are absent.
-RFM_SUMMARY_SQL = """
-WITH purchase_days AS (
-    SELECT customer_id,
-           CAST(order_date AS DATE) AS purchase_date,
-           SUM(amount) AS day_value
-    FROM transactions
-    WHERE CAST(order_date AS DATE) <= CAST($as_of AS DATE)
-    GROUP BY customer_id, CAST(order_date AS DATE)
-    HAVING SUM(amount) > 0
-),
-with_first AS (
-    SELECT customer_id, purchase_date, day_value,
-           MIN(purchase_date) OVER (PARTITION BY customer_id) AS first_purchase
-    FROM purchase_days
-)
-SELECT customer_id,
-       COUNT(*) - 1 AS frequency,
-       CAST(DATE_DIFF('day', MIN(purchase_date), MAX(purchase_date)) AS DOUBLE)
-           / $days_per_unit AS recency,
-       CAST(DATE_DIFF('day', MIN(purchase_date), CAST($as_of AS DATE)) AS DOUBLE)
-           / $days_per_unit AS T,
-       COALESCE(AVG(CASE WHEN purchase_date > first_purchase THEN day_value END), 0.0)
-           AS monetary_value,
-       MIN(purchase_date) AS first_purchase,
-       MAX(purchase_date) AS last_purchase
-FROM with_first
-GROUP BY customer_id
-ORDER BY customer_id
-"""
 
 
 def rfm_summary(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
     """Frequency, recency, T and monetary value per customer, computed in DuckDB.
 
-    Runs :data:`RFM_SUMMARY_SQL` (see there for the Fader-Hardie conventions) on the warehouse.
+    Runs ``sql/rfm_summary.sql`` (see there for the Fader-Hardie conventions) on the warehouse.
 
     Parameters
     ----------
@@ -120,7 +92,7 @@ def rfm_summary(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
     """
     require_columns(con, "transactions", TRANSACTION_COLUMNS)
     params = {"as_of": cfg.as_of, "days_per_unit": float(cfg.days_per_unit)}
-    return con.execute(RFM_SUMMARY_SQL, params).df()
+    return query(con, "rfm_summary", params).df()
 
 
 def _fit_or_explain(model_name: str, n_customers: int, fit: Callable, *args, **kwargs) -> None:
@@ -422,69 +394,55 @@ def model_fit_table(summary: pd.DataFrame, bgf: BetaGeoFitter,
     return table.astype({"model": str, "metric": str, "value": float})
 
 
-def plot_frequency_fit(model_fit: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Bar chart: customers with 0, 1, …, 7+ repeat purchases, actual vs BG/NBD expected.
+def fitted_models(con: duckdb.DuckDBPyConnection) -> tuple[BetaGeoFitter, GammaGammaFitter]:
+    """The BG/NBD and Gamma-Gamma models with the parameters stored in ``model_fit``.
 
-    Parameters
-    ----------
-    model_fit
-        From :func:`model_fit_table`: columns ``metric``, ``value``, with the metrics
-        ``customers_with_K_repeat_actual`` / ``_expected``.
-    ax
-        Axes to draw on; a new figure if None.
+    Reads ``model_fit`` (model, metric, value): metrics r, alpha, a, b of model ``bgnbd`` and
+    p, q, v of ``gamma_gamma``. lifetimes' predictions use only ``params_``, so the models
+    score exactly as the fitted ones did.
     """
-    require_frame_columns(model_fit, "model_fit", ("metric", "value"))
-    parts = model_fit["metric"].str.extract(r"^customers_with_(\w+?)_repeat_(actual|expected)$")
-    bars = pd.DataFrame({"repeat purchases": parts[0], "customers": parts[1],
-                         "count": model_fit["value"]}).dropna()
-    if bars.empty:
-        raise ValueError("model_fit has no 'customers_with_K_repeat_actual/_expected' metrics")
-    bars["repeat purchases"] = bars["repeat purchases"].str.replace("plus", "+")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
-    sns.barplot(data=bars, x="repeat purchases", y="count", hue="customers", ax=ax)
-    ax.set_title("Repeat purchases in the observed period: actual vs BG/NBD")
-    ax.set_ylabel("customers")
-    return ax
+    require_columns(con, "model_fit", ("model", "metric", "value"))
+    stored = read_table(con, "model_fit").set_index(["model", "metric"])["value"]
+    models = []
+    for fitter, model, names in ((BetaGeoFitter(), "bgnbd", ["r", "alpha", "a", "b"]),
+                                 (GammaGammaFitter(), "gamma_gamma", ["p", "q", "v"])):
+        missing = [n for n in names if (model, n) not in stored.index]
+        if missing:
+            raise ValueError(f"model_fit has no {model} parameter(s) {missing}: "
+                             f"run build_model_fit first")
+        fitter.params_ = pd.Series([float(stored[(model, n)]) for n in names], index=names)
+        models.append(fitter)
+    bgf, ggf = models
+    # lifetimes attaches ``predict`` inside ``fit``; Gamma-Gamma's CLV calls it on the BG/NBD
+    bgf.predict = bgf.conditional_expected_number_of_purchases_up_to_time
+    return bgf, ggf
 
 
-def plot_p_alive(clv: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Histogram of the probability that each customer is still active.
+def build_model_fit(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
+    """Fit BG/NBD and Gamma-Gamma on :func:`rfm_summary`; write ``model_fit``.
 
-    Parameters
-    ----------
-    clv
-        From :func:`score_customers`: column ``p_alive``.
-    ax
-        Axes to draw on; a new figure if None.
+    Reads ``transactions`` (customer_id, order_date, amount). See :func:`fit_bgnbd`,
+    :func:`fit_gamma_gamma` and :func:`model_fit_table`. Returns the rows written.
     """
-    require_frame_columns(clv, "clv", ("p_alive",))
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
-    sns.histplot(data=clv, x="p_alive", bins=20, binrange=(0, 1), ax=ax)
-    ax.set_title("Probability alive (BG/NBD)")
-    ax.set_ylabel("customers")
-    return ax
+    summary = rfm_summary(con, cfg)
+    bgf = fit_bgnbd(summary, cfg)
+    ggf = fit_gamma_gamma(summary, cfg)
+    return write_table(con, "model_fit", model_fit_table(summary, bgf, ggf))
 
 
-def plot_clv_distribution(clv: pd.DataFrame, column: str = "clv_net",
-                          ax: Axes | None = None) -> Axes:
-    """Histogram of CLV with a line at zero: the customers left of it are worth less than they cost.
+def build_clv(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
+    """Score every customer with the stored models; write ``clv`` (see :func:`score_customers`).
 
-    Parameters
-    ----------
-    clv
-        From :func:`score_customers`: the column named by ``column``.
-    column
-        ``clv_net`` (default) or ``clv``.
-    ax
-        Axes to draw on; a new figure if None.
+    Reads ``transactions`` (through :func:`rfm_summary`), ``model_fit`` (the parameters) and
+    ``customer_value`` (customer_id, margin_rate, support_cost_per_year: each customer's own
+    margin and support cost). Returns the rows written.
     """
-    require_frame_columns(clv, "clv", (column,))
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
-    sns.histplot(data=clv, x=column, bins=50, ax=ax)
-    ax.axvline(0, color="black", linewidth=1)
-    ax.set_title(f"Customer lifetime value ({column})")
-    ax.set_ylabel("customers")
-    return ax
+    require_columns(con, "customer_value",
+                    ("customer_id", "margin_rate", "support_cost_per_year"))
+    bgf, ggf = fitted_models(con)
+    value = con.execute("SELECT customer_id, margin_rate, support_cost_per_year "
+                        "FROM customer_value").df().set_index("customer_id")
+    scores = score_customers(rfm_summary(con, cfg), bgf, ggf, cfg,
+                             margin_rate=value["margin_rate"],
+                             support_cost_per_year=value["support_cost_per_year"])
+    return write_table(con, "clv", scores)

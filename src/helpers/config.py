@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
+import re
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = ["KIT_ROOT", "DEMO_CONFIG", "ROLES", "DATE_ROLES", "NUMBER_ROLES", "DAYS_PER_UNIT",
+           "ConfigError", "SourceConfig", "CostConfig", "CLVConfig", "RFMTWeights",
+           "TierConfig", "RunConfig", "load_config"]
+
+#: The kit's folder (the git checkout); reports land in ``KIT_ROOT / "reports"`` by default.
+KIT_ROOT = Path(__file__).resolve().parents[2]
+#: The config notebooks use when none is given: the synthetic demo client.
+DEMO_CONFIG = KIT_ROOT / "configs" / "demo.yaml"
 
 #: Roles a source column can play, per kind of source. Left: the kit's role; the YAML maps
 #: each role to the client's own column name.
@@ -30,6 +40,13 @@ ROLES = {
     "products": {"required": ("product_id", "unit_cost"), "optional": ("category", "unit_price")},
     "support": {"required": ("customer_key", "contact_date"), "optional": ("cost",)},
 }
+#: Roles parsed as dates and as numbers; every other role is text.
+DATE_ROLES = ("order_date", "contact_date", "signup_date")
+NUMBER_ROLES = ("amount", "quantity", "unit_cost", "unit_price", "cost")
+
+#: A source's name becomes part of table names (``stage_<name>``) and SQL literals, so it
+#: must be a plain lower-case identifier.
+SOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 #: Days in one model time unit. Weeks are fractional (days / 7), as in Fader-Hardie-Lee.
 DAYS_PER_UNIT = {"day": 1.0, "week": 7.0}
@@ -162,6 +179,14 @@ class RunConfig(_Strict):
     @field_validator("sources")
     @classmethod
     def _sources_usable(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        for name in sources:
+            if not SOURCE_NAME_PATTERN.match(name):
+                suggestion = re.sub(r"[^a-z0-9_]", "_", name.lower()).strip("_") or "source"
+                if not suggestion[0].isalpha():
+                    suggestion = "s_" + suggestion
+                raise ValueError(f"source name '{name}' must start with a lower-case letter and "
+                                 f"hold only lower-case letters, digits and '_' (it names "
+                                 f"warehouse tables); try '{suggestion}'")
         if not any(s.kind == "transactions" for s in sources.values()):
             raise ValueError("at least one source must be of kind 'transactions'")
         for name, source in sources.items():

@@ -26,8 +26,9 @@ from nbconvert import HTMLExporter
 from tqdm import tqdm
 
 from helpers import warehouse
-from helpers.config import RunConfig, load_config
-from helpers.warehouse import KIT_ROOT
+from helpers.config import KIT_ROOT, RunConfig, load_config
+
+__all__ = ["NOTEBOOKS", "RunFailed", "run", "render_report", "sha256_of"]
 
 NOTEBOOKS_DIR = KIT_ROOT / "notebooks"
 NOTEBOOKS = ("01_identify.ipynb", "02_differentiate.ipynb", "03_clv.ipynb",

@@ -3,8 +3,10 @@
 Reads ``customer_value`` (02 differentiate), ``clv`` (03 clv) and ``customers`` (01 identify)
 and writes:
 
-* ``segments`` — each customer's current and future value and value tier, with the reason;
-* ``actions`` — the treatment, offer, channel and priority the tier (or risk) calls for.
+* ``segments`` — each customer's current and future value and value tier, with the reason
+  (``sql/segments.sql``);
+* ``actions`` — the treatment, offer, channel and priority the tier (or risk) calls for
+  (``sql/actions.sql``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import duckdb
 import pandas as pd
 
 from helpers.config import RunConfig
-from helpers.warehouse import require_columns, write_table
+from helpers.warehouse import build_table, require_columns
+
+__all__ = ["TIERS", "ACTION_RULES", "WIN_BACK_P_ALIVE", "build_segments", "build_actions",
+           "tier_summary", "action_summary"]
 
 #: The value tiers, most valuable first (the order reports show them in).
 TIERS = ("Most valuable", "Most growable", "Other", "Below zero")
@@ -44,126 +49,6 @@ ACTION_RULES = pd.DataFrame([
      "offer": "self-service and digital-only contact", "priority": 5},
 ])
 
-ASSIGN_TIERS_SQL = """
-WITH base AS (
-    SELECT
-        v.customer_id,
-        v.profit_12m AS current_value,
-        -- no CLV estimate means no expected future value
-        COALESCE(c.clv_net, 0) AS future_value,
-        c.p_alive,
-        v.rfmt_score
-    FROM customer_value AS v
-    LEFT JOIN clv AS c ON c.customer_id = v.customer_id
-),
-ranked AS (
-    SELECT
-        *,
-        ROW_NUMBER() OVER (ORDER BY current_value DESC, customer_id) AS current_rank,
-        ROW_NUMBER() OVER (ORDER BY future_value DESC, customer_id) AS future_rank,
-        COUNT(*) OVER () AS n_customers
-    FROM base
-),
-thresholds AS (
-    -- the value of the ceil(share * n)-th best customer: ties with it are in the top share;
-    -- rounding keeps e.g. 0.1 * 30 from becoming 3.0000000000000004 -> 4
-    SELECT
-        MAX(CASE WHEN current_rank = CEIL(ROUND($valuable_share * n_customers, 9))
-                 THEN current_value END) AS valuable_threshold,
-        MAX(CASE WHEN future_rank = CEIL(ROUND($growable_share * n_customers, 9))
-                 THEN future_value END) AS growable_threshold
-    FROM ranked
-),
-tiered AS (
-    SELECT
-        r.*,
-        t.valuable_threshold,
-        t.growable_threshold,
-        $growable_ratio * CASE WHEN r.current_value > 0 THEN r.current_value ELSE 0 END
-            AS growable_floor,
-        CASE
-            WHEN r.current_value < 0 AND r.future_value <= 0 THEN 'Below zero'
-            WHEN r.current_value > 0 AND r.current_value >= t.valuable_threshold
-                THEN 'Most valuable'
-            WHEN r.future_value > 0 AND r.future_value >= t.growable_threshold
-                 AND r.future_value
-                     >= $growable_ratio * CASE WHEN r.current_value > 0
-                                               THEN r.current_value ELSE 0 END
-                THEN 'Most growable'
-            ELSE 'Other'
-        END AS tier
-    FROM ranked AS r
-    CROSS JOIN thresholds AS t
-),
-worded AS (
-    -- money as text with two decimals, for the reason sentence
-    SELECT
-        *,
-        $currency || ' ' || CAST(CAST(ROUND(current_value, 2) AS DECIMAL(18, 2)) AS VARCHAR)
-            AS current_text,
-        $currency || ' ' || CAST(CAST(ROUND(future_value, 2) AS DECIMAL(18, 2)) AS VARCHAR)
-            AS future_text,
-        $currency || ' '
-            || CAST(CAST(ROUND(valuable_threshold, 2) AS DECIMAL(18, 2)) AS VARCHAR)
-            AS valuable_text,
-        $currency || ' '
-            || CAST(CAST(ROUND(growable_threshold, 2) AS DECIMAL(18, 2)) AS VARCHAR)
-            AS growable_text,
-        $currency || ' ' || CAST(CAST(ROUND(growable_floor, 2) AS DECIMAL(18, 2)) AS VARCHAR)
-            AS floor_text
-    FROM tiered
-)
-SELECT
-    customer_id,
-    current_value,
-    future_value,
-    p_alive,
-    rfmt_score,
-    tier,
-    CASE tier
-        WHEN 'Below zero' THEN
-            'profit last 12m ' || current_text || ' < 0 and future value '
-            || future_text || ' ≤ 0'
-        WHEN 'Most valuable' THEN
-            'profit last 12m ' || current_text || ' in top ' || $valuable_label
-            || ' (≥ ' || valuable_text || ')'
-        WHEN 'Most growable' THEN
-            'future value ' || future_text || ' in top ' || $growable_label
-            || ' (≥ ' || growable_text || ') and ≥ ' || $ratio_label
-            || ' × current (' || floor_text || ')'
-        ELSE
-            -- neither rule fired: show both, with the bars the customer did not clear
-            'profit last 12m ' || current_text || ' (Most valuable: > 0 and ≥ '
-            || valuable_text || '); future value ' || future_text
-            || ' (Most growable: > 0, ≥ ' || growable_text || ' and ≥ ' || floor_text || ')'
-    END AS tier_reason
-FROM worded
-ORDER BY customer_id
-"""
-
-ASSIGN_ACTIONS_SQL = """
-WITH keyed AS (
-    SELECT
-        s.customer_id,
-        s.tier,
-        -- the at-risk overlay; an unknown p_alive (no CLV estimate) is not a risk signal
-        CASE WHEN s.tier <> 'Below zero' AND s.p_alive < $win_back_p_alive
-             THEN 'Win back' ELSE s.tier END AS rule,
-        CASE WHEN NULLIF(TRIM(c.email), '') IS NOT NULL THEN 'email'
-             WHEN NULLIF(TRIM(c.phone), '') IS NOT NULL THEN 'sms'
-             ELSE 'store' END AS channel
-    FROM segments AS s
-    LEFT JOIN customers AS c ON c.customer_id = s.customer_id
-)
-SELECT k.customer_id, k.tier, r.treatment, r.offer, k.channel,
-       -- an at-risk best customer is won back first of all, not after the growable ones
-       LEAST(r.priority, t.priority) AS priority
-FROM keyed AS k
-JOIN _action_rules AS r ON r.rule = k.rule
-JOIN _action_rules AS t ON t.rule = k.tier
-ORDER BY k.customer_id
-"""
-
 ACTION_SUMMARY_SQL = """
 SELECT tier, treatment, offer, channel, COUNT(*) AS customers, MIN(priority) AS priority
 FROM actions
@@ -189,7 +74,7 @@ def _percent(share: float) -> str:
     return f"{share * 100:g}%"
 
 
-def assign_tiers(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
+def build_segments(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     """Write ``segments``: each customer's current value, future value and value tier.
 
     Reads ``customer_value`` (customer_id, profit_12m, rfmt_score) and ``clv``
@@ -239,10 +124,10 @@ def assign_tiers(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
         "growable_label": _percent(tiers.most_growable_share),
         "ratio_label": f"{tiers.most_growable_ratio:g}",
     }
-    return write_table(con, "segments", con.sql(ASSIGN_TIERS_SQL, params=params))
+    return build_table(con, "segments", params)
 
 
-def assign_actions(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
+def build_actions(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     """Write ``actions``: who gets what treatment and offer, through which channel, and when.
 
     Reads ``segments`` (customer_id, tier, p_alive) and ``customers`` (customer_id, email,
@@ -270,12 +155,11 @@ def assign_actions(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     """
     require_columns(con, "segments", ("customer_id", "tier", "p_alive"))
     require_columns(con, "customers", ("customer_id", "email", "phone"))
-    con.register("_action_rules", ACTION_RULES)
+    con.register("action_rules", ACTION_RULES)
     try:
-        relation = con.sql(ASSIGN_ACTIONS_SQL, params={"win_back_p_alive": WIN_BACK_P_ALIVE})
-        return write_table(con, "actions", relation)
+        return build_table(con, "actions", {"win_back_p_alive": WIN_BACK_P_ALIVE})
     finally:
-        con.unregister("_action_rules")
+        con.unregister("action_rules")
 
 
 def tier_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

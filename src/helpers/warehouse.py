@@ -1,41 +1,29 @@
 """The run's warehouse: one DuckDB file per run, the only way notebooks pass data on.
 
-Every notebook reads named tables and writes named tables. A consultant can open
-``warehouse.duckdb`` with any DuckDB client to see exactly what the report was built from.
+Every notebook reads named tables and writes named tables (the contract is
+:mod:`helpers.tables`). A consultant can open ``warehouse.duckdb`` with any DuckDB client to
+see exactly what the report was built from. Static queries live in ``src/helpers/sql/``, one
+file per table, and run through :func:`query` and :func:`build_table`.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from helpers.config import RunConfig, load_config
+from helpers.config import DEMO_CONFIG, KIT_ROOT, RunConfig, load_config
+from helpers.tables import stage_of, table
+
+__all__ = ["WAREHOUSE_FILE", "MissingTableError", "MissingColumnError", "connect", "open_run",
+           "sql_text", "query", "build_table", "scalar", "table_names", "require_tables",
+           "require_columns", "require_frame_columns", "write_table", "read_table",
+           "row_counts"]
 
 WAREHOUSE_FILE = "warehouse.duckdb"
-KIT_ROOT = Path(__file__).resolve().parents[2]
-DEMO_CONFIG = KIT_ROOT / "configs" / "demo.yaml"
-
-#: Which notebook writes each table, so a missing table can say what to run first.
-TABLE_WRITERS = {
-    "source_records": "01_identify",
-    "record_keys": "01_identify",
-    "rejected_rows": "01_identify",
-    "load_counts": "01_identify",
-    "customers": "01_identify",
-    "customer_xref": "01_identify",
-    "transactions": "01_identify",
-    "support_contacts": "01_identify",
-    "customer_value": "02_differentiate",
-    "equity_metrics": "02_differentiate",
-    "cohorts": "02_differentiate",
-    "clv": "03_clv",
-    "model_fit": "03_clv",
-    "segments": "04_segment",
-    "actions": "04_segment",
-}
 
 
 class MissingTableError(LookupError):
@@ -88,6 +76,43 @@ def open_run(config_path: str = "", run_dir: str = "", as_of: str = "",
     return cfg, folder.resolve(), connect(folder, read_only=read_only)
 
 
+def sql_text(name: str) -> str:
+    """The static query in ``src/helpers/sql/<name>.sql`` (one file per table it builds)."""
+    resource = importlib.resources.files("helpers").joinpath("sql", f"{name}.sql")
+    if not resource.is_file():
+        raise FileNotFoundError(f"no query file sql/{name}.sql in the helpers package")
+    return resource.read_text(encoding="utf-8")
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str,
+          params: dict | None = None) -> duckdb.DuckDBPyRelation:
+    """Run ``sql/<name>.sql`` with its ``$param`` values; the kit's macros are defined first.
+
+    Parameters
+    ----------
+    con
+        The warehouse.
+    name
+        The query file's name without ``.sql``.
+    params
+        A value for every ``$name`` the query uses, and no other.
+    """
+    con.execute(sql_text("macros"))
+    return con.sql(sql_text(name), params=params)
+
+
+def build_table(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
+                temporary: bool = False) -> int:
+    """Create or replace table ``name`` from ``sql/<name>.sql``; return its row count.
+
+    ``temporary`` makes a TEMP table: a step inside a builder, gone with the connection.
+    """
+    con.execute(sql_text("macros"))
+    kind = "TEMP TABLE" if temporary else "TABLE"
+    con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{sql_text(name)}", params)
+    return scalar(con, f"SELECT count(*) FROM {name}")
+
+
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None):
     """The single value a query returns (the result is read to the end: DuckDB 2 refuses
     new work on a connection while a result is only partly fetched)."""
@@ -106,28 +131,44 @@ def require_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     present = set(table_names(con))
     missing = [name for name in names if name not in present]
     if missing:
-        needs = ", ".join(f"'{n}' (written by {TABLE_WRITERS.get(n, '?')})" for n in missing)
+        needs = ", ".join(f"'{n}' (written by {stage_of(n)})" for n in missing)
         raise MissingTableError(f"the warehouse has no table {needs}: run the earlier "
                                 f"notebooks first, with the same run_dir")
 
 
-def require_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> None:
-    """Fail with a message naming ``table`` and each of ``columns`` it lacks.
+def require_columns(con: duckdb.DuckDBPyConnection, name: str,
+                    columns: Sequence[str] | None = None) -> None:
+    """Fail with a message naming table ``name`` and each of ``columns`` it lacks.
+
+    Parameters
+    ----------
+    name
+        A table registered in :mod:`helpers.tables`.
+    columns
+        The columns the caller reads, each a registered column of the table; None means
+        all the registered columns.
 
     Raises
     ------
+    KeyError
+        When ``name`` or one of ``columns`` is not in the registry (a bug in the caller).
     MissingTableError
         When the table itself is missing (naming the notebook that writes it).
     MissingColumnError
         Naming the table and the missing columns.
     """
-    require_tables(con, table)
+    registered = table(name).column_names
+    columns = registered if columns is None else tuple(columns)
+    unregistered = [c for c in columns if c not in registered]
+    if unregistered:
+        raise KeyError(f"{unregistered} are not columns of '{name}' in helpers/tables.py")
+    require_tables(con, name)
     present = {row[0] for row in con.execute(
         "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ?", [table]).fetchall()}
+        "WHERE table_schema = 'main' AND table_name = ?", [name]).fetchall()}
     missing = [c for c in columns if c not in present]
     if missing:
-        raise MissingColumnError(f"table '{table}' has no column(s) {', '.join(missing)}; "
+        raise MissingColumnError(f"table '{name}' has no column(s) {', '.join(missing)}; "
                                  f"it has {', '.join(sorted(present))}")
 
 
@@ -140,7 +181,8 @@ def require_frame_columns(frame: pd.DataFrame, name: str, columns: Sequence[str]
 
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str,
-                data: pd.DataFrame | duckdb.DuckDBPyRelation | str) -> int:
+                data: pd.DataFrame | duckdb.DuckDBPyRelation | str,
+                temporary: bool = False) -> int:
     """Create or replace table ``name`` and return its row count.
 
     Parameters
@@ -148,13 +190,16 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str,
     data
         A DataFrame, a DuckDB relation, or a SELECT statement run inside the warehouse
         (preferred for transaction-level work: the data never leaves DuckDB).
+    temporary
+        Make a TEMP table: a step inside a builder, gone with the connection.
     """
+    kind = "TEMP TABLE" if temporary else "TABLE"
     if isinstance(data, str):
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS {data}")
+        con.execute(f"CREATE OR REPLACE {kind} {name} AS {data}")
     else:
         con.register("_incoming", data)
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
+            con.execute(f"CREATE OR REPLACE {kind} {name} AS SELECT * FROM _incoming")
         finally:
             con.unregister("_incoming")
     return scalar(con, f"SELECT count(*) FROM {name}")

@@ -1,0 +1,16 @@
+-- customer_export: one row per customer with everything the kit knows (exports/customers.csv
+-- and the workbook's Customers sheet): who (customers), worth today (customer_value), worth
+-- tomorrow (clv), tier and action. Customers without purchases (CRM contacts who never
+-- bought) are kept, with empty value columns. Highest priority first.
+-- Reads: customers, customer_value, clv, segments, actions.
+SELECT c.customer_id, c.name, c.email, c.phone, c.city, c.customer_type, c.sources,
+       v.first_purchase, v.last_purchase, v.n_orders, v.net_revenue, v.gross_margin,
+       v.profit, v.profit_12m, v.rfm_cell, v.rfmt_score,
+       k.p_alive, k.expected_purchases, k.clv, k.clv_net,
+       s.tier, a.treatment, a.offer, a.channel, a.priority
+FROM customers AS c
+LEFT JOIN customer_value AS v USING (customer_id)
+LEFT JOIN clv AS k USING (customer_id)
+LEFT JOIN segments AS s USING (customer_id)
+LEFT JOIN actions AS a USING (customer_id)
+ORDER BY a.priority NULLS LAST, k.clv_net DESC NULLS LAST, c.customer_id

@@ -1,0 +1,15 @@
+-- load_counts: rows in, accepted and rejected per source file, after every stage of 01 that
+-- sets rows aside (staging, then support tickets whose customer is unknown).
+-- Reads: load_counts (as staging wrote it: source, kind, file, rows_in), rejected_rows.
+SELECT
+    c.source,
+    c.kind,
+    c.file,
+    c.rows_in,
+    c.rows_in - coalesce(r.rejected, 0) AS accepted,
+    coalesce(r.rejected, 0) AS rejected
+FROM load_counts AS c
+LEFT JOIN (
+    SELECT source, count(*) AS rejected FROM rejected_rows GROUP BY source
+) AS r USING (source)
+ORDER BY c.source

@@ -1,0 +1,302 @@
+"""The table contract: every warehouse table, the notebook that writes it, and its columns.
+
+This registry is the one place where the warehouse is described (as dbt's ``schema.yml`` or
+Kedro's ``catalog.yml``). ``docs/tables.md`` is generated from it (``make docs``),
+:func:`helpers.warehouse.require_columns` checks against it, and a test runs the demo and
+fails when the warehouse and this registry differ by a table or a column.
+
+Run ``python -m helpers.tables`` to print the Markdown of ``docs/tables.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from helpers.config import DATE_ROLES, NUMBER_ROLES, ROLES
+
+__all__ = ["Column", "Table", "TABLES", "STAGE_TABLE_PREFIX", "table", "stage_of",
+           "stage_column_type", "render_markdown"]
+
+#: Staged sources are tables named ``stage_<source>``, one per source in the config.
+STAGE_TABLE_PREFIX = "stage_"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, DuckDB type and meaning."""
+
+    name: str
+    type: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """One warehouse table: who writes it, what one row is, and its columns in order."""
+
+    name: str
+    stage: str
+    row: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def _columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(*spec) for spec in specs)
+
+
+_IDENTITY = (
+    ("name", "VARCHAR", "full name as the source wrote it (first and last name joined)"),
+    ("email", "VARCHAR", "email as the source wrote it"),
+    ("phone", "VARCHAR", "phone as the source wrote it"),
+    ("address", "VARCHAR", "street address"),
+    ("city", "VARCHAR", "city"),
+    ("postcode", "VARCHAR", "postcode"),
+    ("customer_type", "VARCHAR", "business or private, as the source says"),
+    ("acquisition_channel", "VARCHAR", "channel that acquired the customer"),
+    ("signup_date", "DATE", "date the customer signed up"),
+)
+
+_REGISTRY = (
+    # ---------------------------------------------------------------- 01 identify
+    Table("load_counts", "01_identify", "one source file", _columns(
+        ("source", "VARCHAR", "source name in the config"),
+        ("kind", "VARCHAR", "customers, transactions, products or support"),
+        ("file", "VARCHAR", "path of the file read"),
+        ("rows_in", "BIGINT", "data rows in the file"),
+        ("accepted", "BIGINT", "rows accepted (rows_in - rejected)"),
+        ("rejected", "BIGINT", "rows set aside in rejected_rows"),
+    )),
+    Table("rejected_rows", "01_identify", "one input row set aside", _columns(
+        ("source", "VARCHAR", "source name in the config"),
+        ("file", "VARCHAR", "path of the file"),
+        ("row_number", "BIGINT", "row in the file (header = 1; for Excel, the sheet row)"),
+        ("reason", "VARCHAR", "why the row was set aside, naming the column"),
+        ("raw", "VARCHAR", "JSON of the row's raw values"),
+    )),
+    Table("source_records", "01_identify", "one customer key in one source", _columns(
+        ("source", "VARCHAR", "source name in the config"),
+        ("customer_key", "VARCHAR", "the source's own customer key"),
+        ("source_record_id", "VARCHAR", "source || ':' || customer_key"),
+        *_IDENTITY,
+        ("email_norm", "VARCHAR", "email trimmed and lower-cased; NULL without '@'"),
+        ("phone_norm", "VARCHAR", "phone digits without the international prefix"),
+        ("n_rows", "BIGINT", "source rows carrying this key"),
+    )),
+    Table("record_keys", "01_identify", "one matching key a source record used", _columns(
+        ("source_record_id", "VARCHAR", "the source record"),
+        ("key_type", "VARCHAR", "'email' or 'phone'"),
+        ("key_value", "VARCHAR", "the normalised email or phone"),
+    )),
+    Table("customer_xref", "01_identify", "one source record, linked to its customer",
+          _columns(
+        ("source", "VARCHAR", "source name in the config"),
+        ("customer_key", "VARCHAR", "the source's own customer key"),
+        ("source_record_id", "VARCHAR", "source || ':' || customer_key"),
+        ("customer_id", "VARCHAR", "the kit's customer id ('C0000001'…)"),
+        ("match_rule", "VARCHAR", "email, phone, email+phone or single record"),
+    )),
+    Table("customers", "01_identify", "one customer (golden record)", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        *_IDENTITY,
+        ("sources", "VARCHAR", "sources the customer appears in, e.g. 'crm,webshop'"),
+        ("n_source_records", "BIGINT", "source records linked to the customer"),
+    )),
+    Table("transactions", "01_identify", "one accepted order line", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("source", "VARCHAR", "source name in the config"),
+        ("source_row", "BIGINT", "row in the source file"),
+        ("order_id", "VARCHAR", "order id (customer key and date when the source has none)"),
+        ("order_date", "DATE", "date of the order"),
+        ("amount", "DOUBLE", "line amount in the run currency; negative = return"),
+        ("quantity", "DOUBLE", "units (NULL if not given)"),
+        ("product_id", "VARCHAR", "product (NULL if not given)"),
+        ("category", "VARCHAR", "product category (NULL without a catalogue)"),
+        ("cost", "DOUBLE", "cost of goods from the catalogue's unit cost; NULL if unknown"),
+        ("is_return", "BOOLEAN", "amount < 0"),
+    )),
+    Table("support_contacts", "01_identify", "one support contact", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("source", "VARCHAR", "support source name in the config"),
+        ("contact_date", "DATE", "date of the contact"),
+        ("cost", "DOUBLE", "handling cost (the ticket's, else costs.cost_per_support_contact)"),
+    )),
+    # ---------------------------------------------------------------- 02 differentiate
+    Table("customer_value", "02_differentiate",
+          "one customer with a transaction up to as_of: value today and RFMT", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("first_purchase", "DATE", "first transaction of any kind"),
+        ("last_purchase", "DATE", "last purchase (positive amount)"),
+        ("n_orders", "BIGINT", "distinct orders with a positive amount"),
+        ("revenue", "DOUBLE", "sum of positive amounts"),
+        ("returns", "DOUBLE", "sum of |negative amounts|"),
+        ("net_revenue", "DOUBLE", "revenue - returns"),
+        ("cost_of_goods", "DOUBLE", "catalogue cost, else amount × (1 - gross_margin_rate)"),
+        ("gross_margin", "DOUBLE", "net_revenue - cost_of_goods"),
+        ("margin_rate", "DOUBLE", "gross_margin / net_revenue (NULL when net_revenue <= 0)"),
+        ("support_cost", "DOUBLE", "support contacts' cost"),
+        ("service_cost", "DOUBLE", "orders × cost_per_order + yearly cost × years as customer"),
+        ("profit", "DOUBLE", "gross_margin - support_cost - service_cost"),
+        ("n_orders_12m", "BIGINT", "orders in the last 12 months"),
+        ("revenue_12m", "DOUBLE", "positive amounts in the last 12 months"),
+        ("net_revenue_12m", "DOUBLE", "net revenue in the last 12 months"),
+        ("gross_margin_12m", "DOUBLE", "gross margin in the last 12 months"),
+        ("support_cost_per_year", "DOUBLE", "support cost in the last 12 months"),
+        ("cost_to_serve_12m", "DOUBLE", "support, order and yearly cost of the last 12 months"),
+        ("profit_12m", "DOUBLE", "current value: gross_margin_12m - cost_to_serve_12m"),
+        ("recency_days", "BIGINT", "days from last purchase to as_of"),
+        ("frequency", "BIGINT", "= n_orders"),
+        ("monetary", "DOUBLE", "net_revenue / n_orders"),
+        ("tenure_days", "BIGINT", "days from first purchase to as_of"),
+        ("r_score", "INTEGER", "recency quintile score, 5 = most recent"),
+        ("f_score", "INTEGER", "frequency quintile score, 5 = most orders"),
+        ("m_score", "INTEGER", "monetary quintile score, 5 = highest"),
+        ("t_score", "INTEGER", "tenure quintile score, 5 = longest"),
+        ("rfm_cell", "VARCHAR", "e.g. 'R5F3M4'"),
+        ("rfmt_score", "DOUBLE", "the four scores weighted by rfmt_weights (sum 1)"),
+    )),
+    Table("equity_metrics", "02_differentiate", "one 12-month period ending on as_of, "
+          "as_of - 1 year, …", _columns(
+        ("period_start", "DATE", "the period is (period_start, period_end]"),
+        ("period_end", "DATE", "last day of the period"),
+        ("gross_new_customers", "BIGINT", "customers whose first transaction is in the period"),
+        ("net_new_customers", "BIGINT", "new customers who bought in its last 90 days"),
+        ("active_existing_customers", "BIGINT", "earlier customers who bought in the period"),
+        ("revenue_new", "DOUBLE", "net amounts of new customers"),
+        ("revenue_existing", "DOUBLE", "net amounts of existing customers"),
+        ("revenue_per_new_customer", "DOUBLE", "revenue_new / gross_new_customers"),
+        ("revenue_per_existing_customer", "DOUBLE",
+         "revenue_existing / active_existing_customers"),
+        ("orders_new", "BIGINT", "orders of new customers"),
+        ("orders_existing", "BIGINT", "orders of existing customers"),
+        ("support_cost_new", "DOUBLE", "support cost of the period's new customers"),
+        ("support_cost_existing", "DOUBLE", "support cost of existing customers"),
+    )),
+    Table("cohorts", "02_differentiate", "one acquisition cohort in one calendar quarter",
+          _columns(
+        ("cohort", "VARCHAR", "quarter of first purchase, e.g. '2024Q1'"),
+        ("period", "VARCHAR", "the quarter observed"),
+        ("months_since_acquisition", "INTEGER", "3 per quarter"),
+        ("customers_in_cohort", "BIGINT", "customers acquired in the cohort's quarter"),
+        ("active_customers", "BIGINT", "cohort members buying in the period"),
+        ("revenue", "DOUBLE", "net amounts of the cohort in the period"),
+        ("retention_rate", "DOUBLE", "active_customers / customers_in_cohort"),
+    )),
+    # ---------------------------------------------------------------- 03 clv
+    Table("model_fit", "03_clv", "one parameter or check of a fitted model", _columns(
+        ("model", "VARCHAR", "'bgnbd' or 'gamma_gamma'"),
+        ("metric", "VARCHAR", "parameter (r, alpha, a, b, p, q, v) or check name"),
+        ("value", "DOUBLE", "its value"),
+    )),
+    Table("clv", "03_clv", "one customer with a purchase: expected future value", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("frequency", "BIGINT", "repeat purchase days"),
+        ("recency", "DOUBLE", "age at last purchase, in time units"),
+        ("T", "DOUBLE", "age at as_of, in time units"),
+        ("monetary_value", "DOUBLE", "mean value of repeat purchase days (0 if none)"),
+        ("p_alive", "DOUBLE", "probability the customer is still active (BG/NBD)"),
+        ("expected_purchases", "DOUBLE", "expected repeat purchases over the horizon"),
+        ("expected_avg_spend", "DOUBLE", "expected spend per purchase (Gamma-Gamma)"),
+        ("margin_rate", "DOUBLE", "gross margin rate applied"),
+        ("clv", "DOUBLE", "discounted expected gross margin over the horizon"),
+        ("expected_service_cost", "DOUBLE", "discounted expected cost to serve"),
+        ("clv_net", "DOUBLE", "clv - expected_service_cost"),
+    )),
+    # ---------------------------------------------------------------- 04 segment
+    Table("segments", "04_segment", "one customer in customer_value, with a value tier",
+          _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("current_value", "DOUBLE", "customer_value.profit_12m"),
+        ("future_value", "DOUBLE", "clv.clv_net (0 when not scored)"),
+        ("p_alive", "DOUBLE", "clv.p_alive (NULL when not scored)"),
+        ("rfmt_score", "DOUBLE", "customer_value.rfmt_score"),
+        ("tier", "VARCHAR", "Most valuable, Most growable, Other or Below zero"),
+        ("tier_reason", "VARCHAR", "the customer's figures against the thresholds"),
+    )),
+    Table("actions", "04_segment", "one customer: what to do with them", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("tier", "VARCHAR", "the value tier"),
+        ("treatment", "VARCHAR", "relationship treatment"),
+        ("offer", "VARCHAR", "offer to make"),
+        ("channel", "VARCHAR", "email, sms or store"),
+        ("priority", "BIGINT", "1 is served first"),
+    )),
+)
+
+#: Every fixed-name warehouse table, by name.
+TABLES: dict[str, Table] = {t.name: t for t in _REGISTRY}
+
+
+def table(name: str) -> Table:
+    """The registered table ``name``.
+
+    Raises
+    ------
+    KeyError
+        Naming the registered tables, when ``name`` is not one of them.
+    """
+    if name not in TABLES:
+        raise KeyError(f"'{name}' is not a registered warehouse table; registered: "
+                       f"{', '.join(TABLES)} (see helpers/tables.py)")
+    return TABLES[name]
+
+
+def stage_of(name: str) -> str:
+    """The notebook that writes table ``name`` (``stage_<source>`` tables included)."""
+    if name.startswith(STAGE_TABLE_PREFIX):
+        return "01_identify"
+    return TABLES[name].stage if name in TABLES else "?"
+
+
+def stage_column_type(role: str) -> str:
+    """DuckDB type of a role's column in a ``stage_<source>`` table."""
+    if role == "_row":
+        return "BIGINT"
+    if role in DATE_ROLES:
+        return "DATE"
+    if role in NUMBER_ROLES:
+        return "DOUBLE"
+    return "VARCHAR"
+
+
+def _stage_section() -> list[str]:
+    roles = sorted({r for kind in ROLES.values() for part in kind.values() for r in part})
+    typed = ", ".join(f"`{r}` {stage_column_type(r)}" for r in roles)
+    return [
+        "### `stage_<source>` — one accepted row of a source file",
+        "",
+        "One table per source in the config. Columns: `_row` BIGINT (the row in the file), "
+        "then one column per role the source maps, named by the role and typed: " + typed + ".",
+        "",
+    ]
+
+
+def render_markdown() -> str:
+    """The text of ``docs/tables.md``, generated from this registry."""
+    lines = [
+        "# Warehouse tables",
+        "",
+        "<!-- Generated from src/helpers/tables.py by `make docs`; do not edit by hand. -->",
+        "",
+        "Every run writes one DuckDB file, `reports/<client>/<as_of>/warehouse.duckdb`; the "
+        "notebooks pass data to each other only through these tables. Dates are DATE, money "
+        "is DOUBLE in the run's currency.",
+        "",
+    ]
+    for stage in sorted({t.stage for t in _REGISTRY}):
+        lines += [f"## Written by {stage}", ""]
+        if stage == "01_identify":
+            lines += _stage_section()
+        for entry in (t for t in _REGISTRY if t.stage == stage):
+            lines += [f"### `{entry.name}` — {entry.row}", "",
+                      "| column | type | meaning |", "|---|---|---|"]
+            lines += [f"| `{c.name}` | {c.type} | {c.meaning} |" for c in entry.columns]
+            lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")
