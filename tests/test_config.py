@@ -104,7 +104,8 @@ def test_source_names_must_be_plain_identifiers(write_config, name, suggestion):
 
 
 def test_a_source_named_web_shop_stops_the_run_before_any_work(write_config, tmp_path):
-    from helpers.cli import EXIT_BAD_CONFIG, main
+    from helpers.cli import main
+    from helpers.errors import EXIT_BAD_CONFIG
 
     path = write_config(minimal(sources={"web-shop": dict(SHOP)}))
     assert main(["run", str(path), "--out", str(tmp_path / "reports"), "--no-progress"]) \

@@ -7,12 +7,10 @@ import sys
 from pathlib import Path
 
 from helpers.config import ConfigError
+from helpers.errors import EXIT_BAD_CONFIG, EXIT_RUN_FAILED
 
-__all__ = ["main", "EXIT_RUN_FAILED", "EXIT_BAD_CONFIG"]
+__all__ = ["main"]
 
-#: Exit codes: scheduled runs tell a bad config (fix the file) from a failed run.
-EXIT_RUN_FAILED = 1
-EXIT_BAD_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -165,7 +165,9 @@ class TierConfig(_Strict):
 class RunConfig(_Strict):
     """A whole run: who the client is, what date the analysis stands on, and the inputs."""
 
-    client: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    client: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$",
+                        description="names the report folder: a letter or digit first, so it "
+                                    "can never be '..' or hidden")
     as_of: date
     currency: str = "EUR"
     time_unit: Literal["day", "week"] = "week"

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from helpers.config import DATE_ROLES, NUMBER_ROLES, RunConfig, SourceConfig
+from helpers.errors import DataContractError
 from helpers.tables import table
 from helpers.warehouse import scalar, write_table
 
@@ -33,11 +34,7 @@ DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%
 REJECTED_ROWS_COLUMNS = ", ".join(f"{c.name} {c.type}" for c in table("rejected_rows").columns)
 
 
-class DataContractError(ValueError):
-    """An input file the run cannot use at all; the message names the file and column."""
-
-
-def read_raw(cfg: RunConfig, name: str) -> pd.DataFrame:
+def read_raw(cfg: RunConfig, name: str, limit: int | None = None) -> pd.DataFrame:
     """Read one source file as text, with its row numbers.
 
     Parameters
@@ -46,6 +43,8 @@ def read_raw(cfg: RunConfig, name: str) -> pd.DataFrame:
         The run configuration; ``cfg.sources[name]`` says where the file is and how to read it.
     name
         The source's name in the config.
+    limit
+        Read only the first ``limit`` data rows (a sample, for the preflight check).
 
     Returns
     -------
@@ -63,7 +62,7 @@ def read_raw(cfg: RunConfig, name: str) -> pd.DataFrame:
     if not path.is_file():
         raise DataContractError(f"{path}: file not found (source '{name}')")
     try:
-        frame = _read_file(source, path)
+        frame = _read_file(source, path, limit)
     except Exception as exc:  # the reader's own message is the useful part
         raise DataContractError(f"{path}: cannot read as {source.file_format}: {exc}") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -79,20 +78,20 @@ def read_raw(cfg: RunConfig, name: str) -> pd.DataFrame:
     return frame
 
 
-def _read_file(source: SourceConfig, path: Path) -> pd.DataFrame:
+def _read_file(source: SourceConfig, path: Path, limit: int | None) -> pd.DataFrame:
     header = 0 if source.header else None
     if source.file_format == "csv":
         whitespace = source.delimiter in ("whitespace", " ")
         return pd.read_csv(
             path, sep=r"\s+" if whitespace else source.delimiter, dtype=str,
             keep_default_na=False, skip_blank_lines=False, encoding=source.encoding,
-            header=header, names=source.column_names,
+            header=header, names=source.column_names, nrows=limit,
         )
     if source.file_format == "xlsx":
         frame = pd.read_excel(path, sheet_name=source.sheet, dtype=str, header=header,
-                              names=source.column_names)
+                              names=source.column_names, nrows=limit)
     elif source.file_format == "parquet":
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(path).head(limit)
     else:
         raise DataContractError(f"{path}: unknown format '{source.file_format}'; "
                                 f"use csv, xlsx or parquet")
@@ -180,7 +179,8 @@ def _typed_select(source: SourceConfig, raw_columns: list[str]) -> str:
     return f"SELECT {', '.join(typed)} FROM raw_data"
 
 
-def stage_source(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str) -> dict[str, int]:
+def stage_source(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str,
+                 limit: int | None = None) -> dict[str, int]:
     """Load one source: accepted rows to ``stage_<name>``, the rest to ``rejected_rows``.
 
     Parameters
@@ -189,6 +189,8 @@ def stage_source(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str) -> d
         The run's warehouse; ``rejected_rows`` is created if absent.
     cfg, name
         The run configuration and the source's name in it.
+    limit
+        Load only the first ``limit`` data rows (a sample, for the preflight check).
 
     Returns
     -------
@@ -196,7 +198,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str) -> d
         ``rows_in``, ``accepted``, ``rejected`` for this source.
     """
     source = cfg.sources[name]
-    frame = read_raw(cfg, name)
+    frame = read_raw(cfg, name, limit)
     raw_columns = [c for c in frame.columns if c != "_row"]
     checks = _checks(source)
     reason = "CASE " + " ".join(f"WHEN {cond} THEN {text}" for cond, text in checks) + " END"
