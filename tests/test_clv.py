@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 
 from helpers import clv
 from helpers.display import plot_clv_distribution, plot_frequency_fit, plot_p_alive
+from helpers.errors import TooLittleDataError
 from helpers.warehouse import MissingColumnError, MissingTableError
 
 matplotlib.use("Agg")
@@ -210,7 +211,7 @@ def test_gamma_gamma_reports_dependence_without_failing(make_config):
 
 def test_gamma_gamma_needs_repeat_customers(make_config):
     one_timers = pd.DataFrame({"customer_id": ["A"], "frequency": [0], "monetary_value": [0.0]})
-    with pytest.raises(ValueError, match="no repeat customers"):
+    with pytest.raises(TooLittleDataError, match="1 customers .* 0 of them more than once"):
         clv.fit_gamma_gamma(one_timers, make_config(AS_OF, "day"))
 
 
@@ -360,3 +361,33 @@ def test_plots_return_axes(models, population, make_config):
     assert isinstance(plot_p_alive(scores), Axes)
     assert isinstance(plot_clv_distribution(scores), Axes)
     matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize(("customers", "repeaters", "match"), [
+    (0, 0, "0 customers bought"),
+    (19, 19, "19 customers bought"),
+    (500, 9, "9 of them more than once"),
+])
+def test_too_little_data_is_said_in_words(make_config, customers, repeaters, match):
+    summary = pd.DataFrame({
+        "customer_id": [f"K{i}" for i in range(customers)],
+        "frequency": [2] * repeaters + [0] * (customers - repeaters),
+        "recency": [30.0] * repeaters + [0.0] * (customers - repeaters),
+        "T": [60.0] * customers,
+        "monetary_value": [20.0] * repeaters + [0.0] * (customers - repeaters),
+    })
+    with pytest.raises(TooLittleDataError, match=match):
+        clv.fit_bgnbd(summary, make_config(AS_OF, "day"))
+
+
+def test_a_singular_information_matrix_stops_with_a_sentence(population, make_config,
+                                                             monkeypatch):
+    """lifetimes raises LinAlgError('Singular matrix') when the histories do not identify the
+    parameters (seen with all one-time buyers); the run says so in words, as bad data."""
+    def singular(self, *args, **kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(BetaGeoFitter, "fit", singular)
+    with pytest.raises(TooLittleDataError,
+                       match="BG/NBD model cannot be estimated from these 3000 customers"):
+        clv.fit_bgnbd(population, make_config(AS_OF, "day"))

@@ -31,6 +31,7 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter
 from lifetimes.utils import ConvergenceError
 
 from helpers.config import RunConfig
+from helpers.errors import TooLittleDataError
 from helpers.warehouse import (
     query,
     read_table,
@@ -56,6 +57,12 @@ LIFETIMES_FREQ = {"day": "D", "week": "W"}
 #: |Pearson r| between frequency and spend among repeat customers above which the Gamma-Gamma
 #: independence assumption is reported as doubtful (FHL 2005 found 0.11 on CDNOW).
 INDEPENDENCE_WARNING_CORRELATION = 0.3
+
+#: Fewest customers with a purchase, and fewest of them with a repeat purchase, the models are
+#: fitted on. Below that the parameters are not identified: lifetimes fails with a singular
+#: matrix or returns values that mean nothing, so the run stops and says so instead.
+MIN_CUSTOMERS = 20
+MIN_REPEAT_CUSTOMERS = 10
 
 #: The in-sample fit check compares customers with 0, 1, ..., 6 repeat purchases and 7 or more.
 FIT_BUCKETS = 7
@@ -96,19 +103,36 @@ def rfm_summary(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
 
 
 def _fit_or_explain(model_name: str, n_customers: int, fit: Callable, *args, **kwargs) -> None:
-    """Call a lifetimes ``fit`` and turn a convergence failure into an explicit error."""
+    """Call a lifetimes ``fit``; turn a convergence failure or a singular information matrix
+    (the data do not identify the parameters) into an explicit error."""
     # lifetimes prints scipy's optimizer report to stdout just before raising; keep it for
     # the error message rather than let it land in the notebook out of context.
     optimizer_report = io.StringIO()
     try:
         with contextlib.redirect_stdout(optimizer_report):
             fit(*args, **kwargs)
+    except np.linalg.LinAlgError as exc:
+        raise TooLittleDataError(
+            f"the {model_name} model cannot be estimated from these {n_customers} customers: "
+            f"their purchase histories are too alike or too few to tell its parameters apart "
+            f"({exc})") from exc
     except ConvergenceError as exc:
         raise ConvergenceError(
             f"the {model_name} model did not converge on {n_customers} customers; try a larger "
             f"clv.penalizer_coef in the run config. Optimizer report:\n"
             f"{optimizer_report.getvalue()}"
         ) from exc
+
+
+def _require_enough_customers(n_customers: int, n_repeat: int, model_name: str) -> None:
+    """Stop with :class:`TooLittleDataError` below :data:`MIN_CUSTOMERS` customers or
+    :data:`MIN_REPEAT_CUSTOMERS` repeat customers."""
+    if n_customers < MIN_CUSTOMERS or n_repeat < MIN_REPEAT_CUSTOMERS:
+        raise TooLittleDataError(
+            f"too little data to fit the {model_name} model: {n_customers} customers bought up "
+            f"to the as-of date and {n_repeat} of them more than once; the kit needs at least "
+            f"{MIN_CUSTOMERS} customers and {MIN_REPEAT_CUSTOMERS} repeat customers to value "
+            f"customers. Check the as-of date and that the transaction sources were loaded")
 
 
 def fit_bgnbd(summary: pd.DataFrame, cfg: RunConfig) -> BetaGeoFitter:
@@ -132,11 +156,12 @@ def fit_bgnbd(summary: pd.DataFrame, cfg: RunConfig) -> BetaGeoFitter:
     ------
     lifetimes.utils.ConvergenceError
         If the optimizer does not converge, naming the number of customers.
+    helpers.errors.TooLittleDataError
+        Fewer than :data:`MIN_CUSTOMERS` customers or :data:`MIN_REPEAT_CUSTOMERS` repeat
+        customers, or histories that do not identify the parameters.
     """
     require_frame_columns(summary, "summary", ("customer_id", "frequency", "recency", "T"))
-    if summary.empty:
-        raise ValueError("summary has no customers: no purchase on or before as_of to fit "
-                         "the BG/NBD model on")
+    _require_enough_customers(len(summary), int((summary["frequency"] > 0).sum()), "BG/NBD")
     bgf = BetaGeoFitter(penalizer_coef=cfg.clv.penalizer_coef)
     _fit_or_explain("BG/NBD", len(summary), bgf.fit, summary["frequency"], summary["recency"],
                     summary["T"], index=summary["customer_id"])
@@ -194,15 +219,15 @@ def fit_gamma_gamma(summary: pd.DataFrame, cfg: RunConfig) -> GammaGammaFitter:
     ------
     lifetimes.utils.ConvergenceError
         If the optimizer does not converge, naming the number of repeat customers.
+    helpers.errors.TooLittleDataError
+        Too few customers or repeat customers (see :func:`fit_bgnbd`).
     ValueError
-        If there are no repeat customers, or the fit gives q <= 1: the population mean spend
+        If the fit gives q <= 1: the population mean spend
         v·p/(q−1) that one-time buyers are valued at is then not defined.
     """
     require_frame_columns(summary, "summary", ("customer_id", "frequency", "monetary_value"))
     repeat = _repeat_customers(summary)
-    if repeat.empty:
-        raise ValueError("summary has no repeat customers (frequency > 0 and monetary_value > 0) "
-                         "to fit the Gamma-Gamma spend model on")
+    _require_enough_customers(len(summary), len(repeat), "Gamma-Gamma")
     correlation = frequency_monetary_correlation(summary)
     logger.info("Gamma-Gamma independence check: corr(frequency, monetary_value) = %.3f "
                 "over %d repeat customers", correlation, len(repeat))
