@@ -131,8 +131,9 @@ def test_support_contacts_link_and_unknown_keys_are_rejected(client, con):
 def test_counts_reconcile(client, con):
     identify.reconcile(con, client)
     counts = read_table(con, "load_counts").set_index("source")
-    assert counts.loc["tickets", ["rows_in", "accepted", "rejected"]].tolist() == [3, 2, 1]
-    assert (counts.rows_in == counts.accepted + counts.rejected).all()
+    assert counts.loc["tickets", ["rows_in", "accepted", "excluded", "rejected"]].tolist() == [
+        3, 2, 0, 1]
+    assert (counts.rows_in == counts.accepted + counts.excluded + counts.rejected).all()
     assert counts.loc["web", "accepted"] == 4
 
 

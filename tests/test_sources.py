@@ -22,13 +22,13 @@ A6,2025-01-07 10:00:00,7,2
 A7,2025-01-08,2,x
 """
 
-# Expected by hand: row number in the file (header = row 1) → reason.
+# Expected by hand: row number in the file (header = row 1) → reason. Row 7 (A4) is dated
+# after the as-of date but before today: excluded, neither accepted nor rejected.
 EXPECTED_REJECTIONS = {
     3: "unparseable date in column 'when'",
     4: "missing customer key (column 'acct')",
     5: "non-numeric amount (column 'total')",
     6: "zero amount (column 'total')",
-    7: "date after the as-of date (column 'when')",
     10: "exact duplicate of row 9",
     11: "non-numeric quantity (column 'qty')",
 }
@@ -47,7 +47,7 @@ def test_bad_rows_are_set_aside_with_reason_row_and_raw_values(write_config, tmp
     cfg = shop_config(write_config, tmp_path)
     build_load_counts(con, cfg)
     counts = read_table(con, "load_counts").iloc[0]
-    assert (counts.rows_in, counts.accepted, counts.rejected) == (10, 3, 7)
+    assert (counts.rows_in, counts.accepted, counts.excluded, counts.rejected) == (10, 3, 1, 6)
     rejected = con.execute("SELECT * FROM rejected_rows ORDER BY row_number").df()
     assert dict(zip(rejected.row_number, rejected.reason, strict=True)) == EXPECTED_REJECTIONS
     assert set(rejected.file) == {str(tmp_path / "shop.csv")}
@@ -66,7 +66,7 @@ def test_accepted_rows_are_typed_and_returns_kept(write_config, tmp_path, con):
 def test_duplicates_can_be_kept_for_files_without_line_ids(write_config, tmp_path, con):
     build_load_counts(con, shop_config(write_config, tmp_path, duplicate_lines="keep"))
     counts = read_table(con, "load_counts").iloc[0]
-    assert (counts.accepted, counts.rejected) == (4, 6)
+    assert (counts.accepted, counts.excluded, counts.rejected) == (4, 1, 5)
 
 
 def test_italian_csv_semicolon_decimal_comma_day_first(write_config, tmp_path, con):

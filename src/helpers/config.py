@@ -11,14 +11,15 @@ import importlib.resources
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = ["KIT_ROOT", "DEMO_CONFIG", "ROLES", "DATE_ROLES", "NUMBER_ROLES", "DAYS_PER_UNIT",
            "ConfigError", "SourceConfig", "CostConfig", "CLVConfig", "RFMTWeights",
-           "TierConfig", "RunConfig", "load_config"]
+           "TierConfig", "QualityConfig", "PII_MODES", "PrivacyConfig", "RunConfig", "load_config"]
 
 #: The kit's folder (the git checkout); reports land in ``KIT_ROOT / "reports"`` by default.
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -68,8 +69,8 @@ class SourceConfig(_Strict):
                                   "'package:NAME/PATH' reads a file shipped inside a package")
     format: Literal["csv", "xlsx", "parquet"] | None = None
     sheet: str | int = 0
-    delimiter: str = ","
-    decimal: str = "."
+    delimiter: str = Field(",", description="one ASCII character, or 'whitespace'")
+    decimal: Literal[".", ","] = "."
     encoding: str = "utf-8"
     header: bool = True
     column_names: list[str] | None = None
@@ -84,7 +85,20 @@ class SourceConfig(_Strict):
         description="for support sources: the customers/transactions source whose "
                     "customer_key the tickets use",
     )
+    max_rejected_share: float | None = Field(
+        default=None, ge=0, le=1,
+        description="this source's own limit on rejected rows (default: quality's)")
     columns: dict[str, str]
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter_usable(cls, value: str) -> str:
+        # the reader splits the file's bytes, so a delimiter must be one ASCII byte
+        if value == "whitespace" or (len(value) == 1 and value.isascii()
+                                     and value not in "\"\r\n"):
+            return value
+        raise ValueError(f"'{value}' cannot be a delimiter: use one ASCII character such as "
+                         f"',' ';' '|' or a tab, or 'whitespace' for space-aligned files")
 
     @model_validator(mode="after")
     def _roles_fit_kind(self) -> SourceConfig:
@@ -162,6 +176,29 @@ class TierConfig(_Strict):
         0.2, gt=0, lt=1, description="...and among this top share of customers by future value")
 
 
+class QualityConfig(_Strict):
+    """Data-quality gates: a run stops rather than publish a report on too many bad rows."""
+
+    max_rejected_share: float = Field(
+        0.05, ge=0, le=1, description="most rejected rows allowed, as a share of the rows in "
+                                      "(rows after the as-of date not counted), per source "
+                                      "and over all sources")
+
+
+#: How personal data appears: as written, masked for reading, or a stable token per value.
+PIIMode = Literal["keep", "mask", "hash"]
+PII_MODES = get_args(PIIMode)
+
+
+class PrivacyConfig(_Strict):
+    """How personal data (names, emails, phones, addresses, postcodes) appears in the outputs."""
+
+    report: PIIMode = Field(
+        "mask", description="the report, the executed notebooks, anything showing customers")
+    exports: PIIMode = Field(
+        "keep", description="exports/: the CRM load file the client asked for")
+
+
 class RunConfig(_Strict):
     """A whole run: who the client is, what date the analysis stands on, and the inputs."""
 
@@ -171,12 +208,37 @@ class RunConfig(_Strict):
     as_of: date
     currency: str = "EUR"
     time_unit: Literal["day", "week"] = "week"
+    timezone: str = Field("UTC", description="IANA zone the dates are in: time-zoned timestamps "
+                                             "are converted to it before the date is taken")
     sources: dict[str, SourceConfig]
     costs: CostConfig = CostConfig()
     clv: CLVConfig = CLVConfig()
     rfmt_weights: RFMTWeights = RFMTWeights()
     tiers: TierConfig = TierConfig()
+    quality: QualityConfig = QualityConfig()
+    pii: PrivacyConfig = PrivacyConfig()
     config_file: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("pii", mode="before")
+    @classmethod
+    def _pii_shorthand(cls, value: object) -> object:
+        """``pii: mask`` sets the report and the exports mode at once."""
+        if not isinstance(value, str):
+            return value
+        if value not in PII_MODES:
+            raise ValueError(f"'{value}' is not a privacy mode: use {', '.join(PII_MODES)}, "
+                             f"or a mapping with 'report' and 'exports'")
+        return {"report": value, "exports": value}
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}': use an IANA name such as "
+                             f"'Europe/Rome' or 'UTC'") from None
+        return value
 
     @field_validator("sources")
     @classmethod

@@ -206,10 +206,10 @@ def records_per_customer(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def reconcile(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     """Rewrite ``load_counts`` with the final counts (``sql/load_counts.sql``); check them.
 
-    Reads ``load_counts`` (source, kind, file, rows_in) and ``rejected_rows``; accepted is
-    rows_in − rejected. Raises if any source's accepted rows are not all in the warehouse
-    (``stage_<source>``, or ``support_contacts`` for support sources), since that would mean
-    a row was silently lost. Returns the number of sources.
+    Reads ``load_counts`` (source, kind, file, rows_in, excluded) and ``rejected_rows``;
+    accepted is rows_in − excluded − rejected. Raises if any source's accepted rows are not
+    all in the warehouse (``stage_<source>``, or ``support_contacts`` for support sources),
+    since that would mean a row was silently lost. Returns the number of sources.
     """
     count = build_table(con, "load_counts")
     landed = " UNION ALL ".join(
@@ -226,17 +226,19 @@ def reconcile(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
 
 
 def reconciliation(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Rows in, accepted and rejected per source, with a total row and a check column.
+    """Rows in, accepted, excluded (dated after as_of) and rejected per source, with a total
+    row and a check column: rows_in = accepted + excluded + rejected.
 
-    Reads ``load_counts`` (source, kind, rows_in, accepted, rejected).
+    Reads ``load_counts`` (source, kind, rows_in, accepted, excluded, rejected).
     """
     require_tables(con, "load_counts")
-    counts = con.execute("SELECT source, kind, rows_in, accepted, rejected FROM load_counts "
-                         "ORDER BY source").df()
+    counts = con.execute("SELECT source, kind, rows_in, accepted, excluded, rejected "
+                         "FROM load_counts ORDER BY source").df()
     total = pd.DataFrame([{"source": "total", "kind": "", **counts[
-        ["rows_in", "accepted", "rejected"]].sum().to_dict()}])
+        ["rows_in", "accepted", "excluded", "rejected"]].sum().to_dict()}])
     counts = pd.concat([counts, total], ignore_index=True)
-    counts["reconciles"] = counts["rows_in"] == counts["accepted"] + counts["rejected"]
+    counts["reconciles"] = counts["rows_in"] == (counts["accepted"] + counts["excluded"]
+                                                 + counts["rejected"])
     return counts
 
 

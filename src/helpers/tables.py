@@ -67,7 +67,9 @@ _REGISTRY = (
         ("kind", "VARCHAR", "customers, transactions, products or support"),
         ("file", "VARCHAR", "path of the file read"),
         ("rows_in", "BIGINT", "data rows in the file"),
-        ("accepted", "BIGINT", "rows accepted (rows_in - rejected)"),
+        ("accepted", "BIGINT", "rows accepted (rows_in - excluded - rejected)"),
+        ("excluded", "BIGINT", "rows dated after as_of (not after the run's day): left out of "
+                               "this analysis, not bad data"),
         ("rejected", "BIGINT", "rows set aside in rejected_rows"),
     )),
     Table("rejected_rows", "01_identify", "one input row set aside", _columns(
