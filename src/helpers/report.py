@@ -1,20 +1,37 @@
 """Report: the figures a client reads first, the row-count reconciliation, and the exports
 (notebook 05). Everything here reads the warehouse; nothing is recomputed from files.
+
+The exports are the same bytes for the same inputs and config: rows are fully ordered and the
+workbook carries the as-of date instead of the time it was written.
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+from openpyxl.xml.constants import ARC_CORE
+from openpyxl.xml.functions import tostring
 
 from helpers.config import RunConfig
-from helpers.identify import reconciliation
+from helpers.identify import reconciliation, rejection_reasons
+from helpers.privacy import raw_json_expression
 from helpers.segment import tier_summary
-from helpers.warehouse import query, require_tables
+from helpers.warehouse import query, require_columns, require_tables
 
-__all__ = ["headline", "export_tables"]
+__all__ = ["headline", "export_tables", "data_quality_note"]
+
+#: The rejected rows as exported; ``{raw}`` is the raw JSON under the exports' privacy mode.
+REJECTED_EXPORT_SQL = """
+SELECT source, file, row_number, reason, {raw} AS raw
+FROM rejected_rows
+ORDER BY source, row_number, reason
+"""
+
 
 def headline(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
     """The first table of the report: the customer base in a dozen figures.
@@ -45,8 +62,15 @@ def export_tables(con: duckdb.DuckDBPyConnection, run_dir: str | Path,
     """Write the client's exports to ``<run_dir>/exports/``.
 
     * ``customers.csv`` — one row per customer (see ``sql/customer_export.sql``);
-    * ``rejected_rows.csv`` — every input row set aside, with file, row and reason;
-    * ``customer_value.xlsx`` — sheets Summary, Customers, Tiers, Equity, Rejected rows.
+    * ``rejected_rows.csv`` — every input row set aside, with the file's name, row, reason
+      and raw values;
+    * ``customer_value.xlsx`` — sheets Summary, Customers, Tiers, Equity, Row counts,
+      Rejected rows.
+
+    Personal fields (the customers' name, email and phone; the raw values of the columns a
+    source maps to a personal role) follow the config's ``pii.exports`` mode. Reads
+    ``customers``, ``customer_value``, ``clv``, ``segments``, ``actions``, ``equity_metrics``,
+    ``load_counts`` and ``rejected_rows`` (source, file, row_number, reason, raw).
 
     Returns
     -------
@@ -54,22 +78,99 @@ def export_tables(con: duckdb.DuckDBPyConnection, run_dir: str | Path,
         Export name → path.
     """
     require_tables(con, "customers", "customer_value", "clv", "segments", "actions",
-                   "equity_metrics", "rejected_rows")
-    folder = Path(run_dir) / "exports"
+                   "equity_metrics", "load_counts")
+    require_columns(con, "rejected_rows", ("source", "file", "row_number", "reason", "raw"))
+    run_dir = Path(run_dir)
+    folder = run_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"customers": folder / "customers.csv",
              "rejected_rows": folder / "rejected_rows.csv",
              "workbook": folder / "customer_value.xlsx"}
-    customers = query(con, "customer_export").df()
-    rejected = con.execute("SELECT * FROM rejected_rows ORDER BY source, row_number").df()
+    customers = query(con, "customer_export",
+                      {"pii": cfg.pii.exports, "client": cfg.client}).df()
+    rejected = con.execute(
+        REJECTED_EXPORT_SQL.format(raw=raw_json_expression(cfg, cfg.pii.exports))).df()
+    # The input's absolute path names the consultant's folders: the client knows its files
+    # by name, and the name does not change with where the report is written.
+    rejected["file"] = rejected["file"].map(lambda file: Path(file).name)
     customers.to_csv(paths["customers"], index=False)
     rejected.to_csv(paths["rejected_rows"], index=False)
-    with pd.ExcelWriter(paths["workbook"], engine="openpyxl") as workbook:
-        headline(con, cfg).to_excel(workbook, sheet_name="Summary", index=False)
-        customers.to_excel(workbook, sheet_name="Customers", index=False)
-        tier_summary(con).to_excel(workbook, sheet_name="Tiers", index=False)
-        con.execute("SELECT * FROM equity_metrics").df().to_excel(
-            workbook, sheet_name="Equity", index=False)
-        reconciliation(con).to_excel(workbook, sheet_name="Row counts", index=False)
-        rejected.to_excel(workbook, sheet_name="Rejected rows", index=False)
+    workbook = io.BytesIO()
+    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
+        headline(con, cfg).to_excel(writer, sheet_name="Summary", index=False)
+        customers.to_excel(writer, sheet_name="Customers", index=False)
+        tier_summary(con).to_excel(writer, sheet_name="Tiers", index=False)
+        con.execute("SELECT * FROM equity_metrics ORDER BY period_end").df().to_excel(
+            writer, sheet_name="Equity", index=False)
+        reconciliation(con).to_excel(writer, sheet_name="Row counts", index=False)
+        rejected.to_excel(writer, sheet_name="Rejected rows", index=False)
+    stamp = datetime.combine(cfg.as_of, datetime.min.time())
+    writer.book.properties.created = writer.book.properties.modified = stamp
+    _write_stamped(workbook.getvalue(), tostring(writer.book.properties.to_tree()),
+                   paths["workbook"], stamp)
     return paths
+
+
+def _write_stamped(xlsx: bytes, core_properties: bytes, path: Path, stamp: datetime) -> None:
+    """Write an xlsx whose bytes depend on its content only.
+
+    openpyxl stamps the time of saving into the document properties (``docProps/core.xml``)
+    and into every zip entry; here both are ``stamp``.
+    """
+    date_time = stamp.timetuple()[:6]
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            data = core_properties if entry.filename == ARC_CORE else source.read(entry)
+            target.writestr(zipfile.ZipInfo(entry.filename, date_time), data,
+                            compress_type=zipfile.ZIP_DEFLATED)
+
+
+def data_quality_note(con: duckdb.DuckDBPyConnection) -> str:
+    """One Markdown sentence for the top of the report when input rows were set aside.
+
+    For example: "**Data quality:** 120 of 65,112 input rows (0.2%) were set aside: 62 in
+    webshop, 58 in store (top reason: exact duplicate); 12 rows dated after the as-of date
+    were left out. Every set-aside row is listed in exports/rejected_rows.csv."
+
+    Reads ``load_counts`` (source, rows_in, rejected, and ``excluded`` — rows dated after the
+    as-of date — when the table has it) and ``rejected_rows`` (source, reason).
+
+    Returns
+    -------
+    str
+        The sentence, or an empty string when every input row was used.
+    """
+    require_columns(con, "load_counts", ("source", "rows_in", "rejected"))
+    require_columns(con, "rejected_rows", ("source", "reason"))
+    present = {row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = 'load_counts'").fetchall()}
+    excluded_sql = "excluded" if "excluded" in present else "0"
+    counts = con.execute(f"SELECT source, rows_in, rejected, {excluded_sql} AS excluded "
+                         f"FROM load_counts ORDER BY rejected DESC, source").df()
+    rows_in, rejected, excluded = (int(counts[c].sum())
+                                   for c in ("rows_in", "rejected", "excluded"))
+    if rejected == 0 and excluded == 0:
+        return ""
+    if rejected == 0:
+        return (f"**Data quality:** {excluded:,} of {rows_in:,} input rows "
+                f"{_were(excluded)} dated after the as-of date and left out; "
+                f"no row was set aside.")
+    by_source = ", ".join(f"{n:,} in {source}" for source, n
+                          in counts.loc[counts["rejected"] > 0, ["source", "rejected"]]
+                          .itertuples(index=False))
+    reasons = (rejection_reasons(con).groupby("reason", as_index=False)["rows"].sum()
+               .sort_values(["rows", "reason"], ascending=[False, True]))
+    share = rejected / rows_in
+    shown = f"{share:.1%}" if share >= 0.001 else "under 0.1%"
+    note = (f"**Data quality:** {rejected:,} of {rows_in:,} input rows ({shown}) "
+            f"{_were(rejected)} set aside: {by_source} (top reason: {reasons['reason'].iloc[0]})")
+    if excluded:
+        note += (f"; {excluded:,} {'row' if excluded == 1 else 'rows'} dated after the as-of "
+                 f"date {_were(excluded)} left out")
+    return note + ". Every set-aside row is listed in exports/rejected_rows.csv."
+
+
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
