@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = ["KIT_ROOT", "DEMO_CONFIG", "ROLES", "DATE_ROLES", "NUMBER_ROLES", "DAYS_PER_UNIT",
            "ConfigError", "SourceConfig", "CostConfig", "CLVConfig", "RFMTWeights",
-           "TierConfig", "QualityConfig", "PII_MODES", "PrivacyConfig", "RunConfig", "load_config"]
+           "TierConfig", "IdentityConfig", "QualityConfig", "PII_MODES", "PrivacyConfig",
+           "RunConfig", "load_config"]
 
 #: The kit's folder (the git checkout); reports land in ``KIT_ROOT / "reports"`` by default.
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,8 @@ DEMO_CONFIG = KIT_ROOT / "configs" / "demo.yaml"
 #: each role to the client's own column name.
 IDENTITY_ROLES = (
     "customer_key", "name", "first_name", "last_name", "email", "phone",
-    "address", "city", "postcode", "customer_type", "signup_date", "acquisition_channel",
+    "address", "city", "postcode", "birth_date", "customer_type", "signup_date",
+    "acquisition_channel",
 )
 ROLES = {
     "customers": {"required": ("customer_key",), "optional": IDENTITY_ROLES[1:]},
@@ -42,7 +44,7 @@ ROLES = {
     "support": {"required": ("customer_key", "contact_date"), "optional": ("cost",)},
 }
 #: Roles parsed as dates and as numbers; every other role is text.
-DATE_ROLES = ("order_date", "contact_date", "signup_date")
+DATE_ROLES = ("order_date", "contact_date", "signup_date", "birth_date")
 NUMBER_ROLES = ("amount", "quantity", "unit_cost", "unit_price", "cost")
 
 #: A source's name becomes part of table names (``stage_<name>``) and SQL literals, so it
@@ -82,8 +84,9 @@ class SourceConfig(_Strict):
     )
     linked_to: str | None = Field(
         default=None,
-        description="for support sources: the customers/transactions source whose "
-                    "customer_key the tickets use",
+        description="the customers or transactions source whose customer_key this source's "
+                    "rows carry (support tickets logged against CRM contacts, orders keyed by "
+                    "the CRM's contact id): its rows are linked through that source's records",
     )
     max_rejected_share: float | None = Field(
         default=None, ge=0, le=1,
@@ -114,6 +117,11 @@ class SourceConfig(_Strict):
             raise ValueError("; ".join(problems))
         if not self.header and not self.column_names:
             raise ValueError("header: false needs column_names (the names to give the columns)")
+        if self.linked_to and self.kind == "transactions" and len(self.columns) > 0 and \
+                set(self.columns) & set(IDENTITY_ROLES[1:]):
+            raise ValueError("a transactions source with linked_to takes its customers' "
+                             "identity from the linked source: map no identity role "
+                             f"({sorted(set(self.columns) & set(IDENTITY_ROLES[1:]))}) here")
         if self.kind == "support" and not self.linked_to:
             raise ValueError("a 'support' source needs linked_to: the source whose customer_key "
                              "its tickets carry")
@@ -176,6 +184,45 @@ class TierConfig(_Strict):
         0.2, gt=0, lt=1, description="...and among this top share of customers by future value")
 
 
+class IdentityConfig(_Strict):
+    """How source records are standardised, matched and reviewed (notebook 01)."""
+
+    default_region: str | None = Field(
+        None, description="ISO 3166 country code (e.g. IT) for phone numbers written without "
+                          "their international prefix; required when a source maps a phone")
+    match_threshold: float = Field(
+        0.95, gt=0, lt=1, description="match probability from which two records are linked")
+    review_threshold: float = Field(
+        0.5, gt=0, lt=1, description="pairs from this probability up to match_threshold go "
+                                     "to exports/identity_review.csv for a person to decide")
+    previous_xref: str | None = Field(
+        None, description="a previous run's customer_xref (CSV or Parquet, or its "
+                          "warehouse.duckdb): existing customers keep their customer_id")
+    review_decisions: str | None = Field(
+        None, description="CSV of reviewed pairs (source_record_id_l, source_record_id_r, "
+                          "decision: match or no_match), applied on the next run")
+    truth: str | None = Field(
+        None, description="CSV mapping source records to real people (source, source_key, "
+                          "person_id), to measure matching: precision, recall, F1")
+    seed: int = Field(42, description="seed of the model's random sampling")
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        import phonenumbers  # only configs that set a region pay for the import
+
+        if value is not None and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region '{value}': use an ISO 3166 code such as IT, "
+                             f"GB, US or DE")
+        return value.upper() if value else value
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> IdentityConfig:
+        if self.review_threshold > self.match_threshold:
+            raise ValueError("review_threshold must not exceed match_threshold")
+        return self
+
+
 class QualityConfig(_Strict):
     """Data-quality gates: a run stops rather than publish a report on too many bad rows."""
 
@@ -215,6 +262,7 @@ class RunConfig(_Strict):
     clv: CLVConfig = CLVConfig()
     rfmt_weights: RFMTWeights = RFMTWeights()
     tiers: TierConfig = TierConfig()
+    identity: IdentityConfig = IdentityConfig()
     quality: QualityConfig = QualityConfig()
     pii: PrivacyConfig = PrivacyConfig()
     config_file: Path = Field(default=Path("."), exclude=True)
@@ -254,9 +302,18 @@ class RunConfig(_Strict):
         if not any(s.kind == "transactions" for s in sources.values()):
             raise ValueError("at least one source must be of kind 'transactions'")
         for name, source in sources.items():
-            if source.linked_to is not None and source.linked_to not in sources:
+            if source.linked_to is None:
+                continue
+            if source.linked_to not in sources:
                 raise ValueError(f"{name}.linked_to names '{source.linked_to}', "
                                  f"which is not a source")
+            target = sources[source.linked_to]
+            if source.kind not in ("support", "transactions") or \
+                    target.kind not in ("customers", "transactions") or target.linked_to:
+                raise ValueError(f"{name}.linked_to: a {source.kind} source cannot be linked to "
+                                 f"the {target.kind} source '{source.linked_to}'; linked_to "
+                                 f"lets a support or transactions source use the keys of a "
+                                 f"customers or transactions source that is not itself linked")
         return sources
 
     @property
@@ -266,7 +323,11 @@ class RunConfig(_Strict):
 
     def source_path(self, name: str) -> Path:
         """Absolute path of a source file (relative paths are relative to the config file)."""
-        raw = self.sources[name].path
+        return self.resolve_path(self.sources[name].path)
+
+    def resolve_path(self, raw: str) -> Path:
+        """Absolute path of a file the config names: relative to the config file;
+        'package:NAME/PATH' is a file shipped inside a package."""
         if raw.startswith("package:"):
             package, _, inner = raw.removeprefix("package:").partition("/")
             return Path(str(importlib.resources.files(package).joinpath(inner)))
