@@ -22,7 +22,8 @@ CRM = {"kind": "customers", "path": "crm.csv",
 
 def config(**overrides):
     content = {"client": "acme", "as_of": "2025-12-31",
-               "sources": {"shop": dict(SHOP), "crm": dict(CRM)}}
+               "sources": {"shop": dict(SHOP), "crm": dict(CRM)},
+               "identity": {"default_region": "IT"}}
     content.update(overrides)
     return content
 
@@ -135,13 +136,13 @@ def test_a_token_is_sha256_of_client_and_normalised_value(macros):
                pii_name('niccolo rossi', 'hash', 'acme'),
                pii_email(' Mario@Libero.IT', 'hash', 'acme'),
                pii_phone('+39 347 123 4567', 'hash', 'acme'),
-               pii_phone('3471234567', 'hash', 'acme'),
+               pii_phone('0039 3471234567', 'hash', 'acme'),
                pii_address('Via  Roma 1', 'hash', 'acme'), pii_postcode('20121', 'hash', 'acme'),
                pii_name('Niccolò Rossi', 'hash', 'other'), pii_name(NULL, 'hash', 'acme'),
                pii_name('   ', 'hash', 'acme')
     """).fetchone()
     assert row == (token("niccolo rossi"), token("niccolo rossi"), token("mario@libero.it"),
-                   token("3471234567"), token("3471234567"), token("via roma 1"),
+                   token("393471234567"), token("393471234567"), token("via roma 1"),
                    token("20121"), token("niccolo rossi", "other"), None, None)
 
 
@@ -189,7 +190,7 @@ def test_customer_preview_follows_the_report_mode(con, make_config):
     kept = customer_preview(con, make_config(pii="keep"))
     assert kept["name"].tolist()[1:] == ["Mario Rossi", "Anna D'Angelo"]
     hashed = customer_preview(con, make_config(pii={"report": "hash"}))
-    assert hashed["phone"].tolist()[1:] == [token("3471234567", "test"),
+    assert hashed["phone"].tolist()[1:] == [token("393471234567", "test"),
                                            token("3330001122", "test")]
 
 

@@ -111,19 +111,6 @@ def test_notebooks_take_styling_from_display_not_report(kit_root):
 
 # --- the macros, by hand --------------------------------------------------------------------
 
-@pytest.mark.parametrize(("phone", "expected"), [
-    ("+39 347 123 4567", "3471234567"),
-    ("0039 3471234567", "3471234567"),
-    ("347-1234567", "3471234567"),
-    ("393471234567", "3471234567"),  # 12 digits starting 39: the prefix without '+'
-    ("39123", None),  # too short to be a phone
-    ("06 1234567", "061234567"),
-])
-def test_normalise_phone(con, phone, expected):
-    con.execute(sql_text("macros"))
-    assert con.execute("SELECT normalise_phone(?)", [phone]).fetchall()[0][0] == expected
-
-
 def test_other_macros(con):
     con.execute(sql_text("macros"))
     row = con.execute("SELECT normalise_email(' Mario.Rossi@Libero.IT '), normalise_email('@x'),"

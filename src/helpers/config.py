@@ -316,6 +316,18 @@ class RunConfig(_Strict):
                                  f"customers or transactions source that is not itself linked")
         return sources
 
+    @model_validator(mode="after")
+    def _phones_have_a_region(self) -> RunConfig:
+        # '347 123 4567' is a number only in the country it was written in
+        phoned = [name for name, source in self.sources.items() if "phone" in source.columns]
+        if phoned and self.identity.default_region is None:
+            raise ValueError(
+                f"missing key 'identity.default_region': source(s) "
+                f"{', '.join(repr(n) for n in phoned)} map a phone, and phones written without "
+                f"their country code are read as numbers of that region: set it to an ISO "
+                f"3166 code such as IT, GB, US or DE")
+        return self
+
     @property
     def days_per_unit(self) -> float:
         """Days in one model time unit (1 for day, 7 for week)."""

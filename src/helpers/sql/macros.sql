@@ -2,23 +2,20 @@
 -- helpers.warehouse.query and build_table define them (as TEMP macros, so they work on a
 -- read-only warehouse and leave nothing in the file) before every query of this folder.
 
--- An email trimmed and lower-cased; a value without '@' after its first character is no email.
+-- An email trimmed (spaces, tabs, no-break spaces) and lower-cased, or NULL when it is not
+-- one: a local part of the characters an address may hold, '@', and a domain of dotted labels
+-- ending in a top-level domain of letters ('Mario.Rossi@Libero.IT ' -> 'mario.rossi@libero.it';
+-- 'mario rossi@x.it', 'mario@x', '@x.it' -> NULL).
 CREATE OR REPLACE TEMP MACRO normalise_email(x) AS
-    CASE WHEN position('@' IN lower(trim(x))) > 1 THEN lower(trim(x)) END;
+    CASE
+        WHEN regexp_full_match(lower(regexp_replace(x, '^[\s\pZ]+|[\s\pZ]+$', '', 'g')),
+                               '[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*'
+                               || '@([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}')
+            THEN lower(regexp_replace(x, '^[\s\pZ]+|[\s\pZ]+$', '', 'g'))
+    END;
 
 -- The digits of a phone number, nothing else.
 CREATE OR REPLACE TEMP MACRO phone_digits(x) AS regexp_replace(x, '[^0-9]', '', 'g');
-
--- A phone as digits without the Italian international prefix (0039 / +39); fewer than
--- 6 digits is no usable phone number.
-CREATE OR REPLACE TEMP MACRO normalise_phone(x) AS
-    CASE
-        WHEN length(phone_digits(x)) < 6 THEN NULL
-        WHEN phone_digits(x) LIKE '0039%' THEN substr(phone_digits(x), 5)
-        WHEN phone_digits(x) LIKE '39%' AND length(phone_digits(x)) = 12
-            THEN substr(phone_digits(x), 3)
-        ELSE phone_digits(x)
-    END;
 
 -- A calendar quarter as one number that counts up by 1 a quarter (year * 4 + quarter - 1).
 CREATE OR REPLACE TEMP MACRO quarter_index(d) AS
@@ -105,13 +102,15 @@ CREATE OR REPLACE TEMP MACRO pii_email(x, mode, client) AS
         ELSE error('unknown privacy mode ' || mode)
     END;
 
--- Phones are hashed on their normalised digits, so '+39 347 123 4567' and '3471234567'
--- get one token.
+-- Phones are hashed on their digits, a leading international 00 read as '+', so
+-- '+39 347 123 4567' and '0039 3471234567' get one token ('3471234567', written without
+-- its country code, gets another: which country a number is in needs the run's region).
 CREATE OR REPLACE TEMP MACRO pii_phone(x, mode, client) AS
     CASE mode
         WHEN 'keep' THEN x
         WHEN 'mask' THEN mask_phone(x)
-        WHEN 'hash' THEN pii_token(client, coalesce(normalise_phone(x), normalise_text(x)))
+        WHEN 'hash' THEN pii_token(client, coalesce(
+            NULLIF(regexp_replace(phone_digits(x), '^00', ''), ''), normalise_text(x)))
         ELSE error('unknown privacy mode ' || mode)
     END;
 
@@ -130,3 +129,73 @@ CREATE OR REPLACE TEMP MACRO pii_postcode(x, mode, client) AS
         WHEN 'hash' THEN pii_token(client, normalise_text(x))
         ELSE error('unknown privacy mode ' || mode)
     END;
+
+-- Standardised identifying fields (source_records; sql/identity_rows.sql applies them). Each
+-- is NULL when nothing usable is left. Phones are standardised by the phonenumbers library
+-- (helpers.standardise), as no SQL expression knows every country's numbering plan.
+
+-- Text lower-cased with its accents folded and the letters that have no accent to fold
+-- spelled in ASCII: 'Müller' -> 'muller', 'Strauß' -> 'strauss', 'Łódź' -> 'lodz'.
+CREATE OR REPLACE TEMP MACRO fold_text(x) AS
+    translate(replace(replace(replace(strip_accents(lower(x)), 'ß', 'ss'), 'æ', 'ae'),
+                      'œ', 'oe'),
+              'øłđı', 'oldi');
+
+-- Folded text as words of ASCII letters and digits, single-spaced: apostrophes join
+-- ('D''Angelo' -> 'dangelo', as it is also typed), any other punctuation separates.
+CREATE OR REPLACE TEMP MACRO normalise_words(x) AS
+    NULLIF(trim(regexp_replace(regexp_replace(fold_text(x), '[''’`´]', '', 'g'),
+                               '[^a-z0-9]+', ' ', 'g')), '');
+
+-- A name as words of letters: titles before it removed ('Sig.ra', 'Dott.', 'Mr', 'Mrs',
+-- 'Dr.' …, when a dot or a space follows them), digits and punctuation dropped:
+-- '  Dott. José  D''Angelo ' -> 'jose dangelo'.
+CREATE OR REPLACE TEMP MACRO normalise_name(x) AS
+    normalise_words(regexp_replace(regexp_replace(fold_text(x),
+        '^\s*((mrs?|ms|mx|miss|dr|prof(\.?ssa)?|sig(\.?ra|\.?na|norina|nora|nor)?'
+        || '|dott(\.?ssa|oressa|ore|or)?|ing|avv|arch|geom|rag|herr|frau|mme|mlle|srta|sra|sr)'
+        || '(\.|\s)\s*)+', ''), '[0-9]', ' ', 'g'));
+
+-- The words of a name in alphabetical order: 'rossi mario' and 'mario rossi' are one value.
+CREATE OR REPLACE TEMP MACRO sorted_words(x) AS
+    array_to_string(list_sort(string_split(x, ' ')), ' ');
+
+-- One word of a street address spelled out when it is a common abbreviation of a street
+-- type (Italian, English, Spanish, French), or '' for a house-number marker ('n', 'nr').
+CREATE OR REPLACE TEMP MACRO address_word(w) AS
+    CASE w
+        WHEN 'v' THEN 'via' WHEN 'vle' THEN 'viale' WHEN 'cso' THEN 'corso'
+        WHEN 'pza' THEN 'piazza' WHEN 'pzza' THEN 'piazza' WHEN 'ple' THEN 'piazzale'
+        WHEN 'lgo' THEN 'largo' WHEN 'vlo' THEN 'vicolo' WHEN 'loc' THEN 'localita'
+        WHEN 'fraz' THEN 'frazione' WHEN 'st' THEN 'street' WHEN 'rd' THEN 'road'
+        WHEN 'ave' THEN 'avenue' WHEN 'av' THEN 'avenue' WHEN 'blvd' THEN 'boulevard'
+        WHEN 'bd' THEN 'boulevard' WHEN 'ln' THEN 'lane' WHEN 'dr' THEN 'drive'
+        WHEN 'ct' THEN 'court' WHEN 'pl' THEN 'place' WHEN 'sq' THEN 'square'
+        WHEN 'hwy' THEN 'highway' WHEN 'apt' THEN 'apartment' WHEN 'avda' THEN 'avenida'
+        WHEN 'n' THEN '' WHEN 'nr' THEN ''
+        ELSE w
+    END;
+
+-- A street address as folded words, abbreviations spelled out: a word's dots are dropped
+-- before it is looked up ('P.zza' -> 'piazza', 'V. Roma, 12/A' -> 'via roma 12 a',
+-- '10 Downing St.' -> '10 downing street'; 'Via Roma n. 5' -> 'via roma 5').
+CREATE OR REPLACE TEMP MACRO normalise_address(x) AS
+    NULLIF(array_to_string(list_filter(list_transform(
+        string_split(trim(regexp_replace(regexp_replace(fold_text(x), '[''’`´]', '', 'g'),
+                                         '[^a-z0-9.]+', ' ', 'g')), ' '),
+        lambda w: address_word(replace(w, '.', ''))), lambda w: w <> ''), ' '), '');
+
+-- A postcode upper-cased without spaces: ' sw1a 1aa ' -> 'SW1A1AA'.
+CREATE OR REPLACE TEMP MACRO normalise_postcode(x) AS
+    NULLIF(upper(regexp_replace(x, '[\s\pZ]+', '', 'g')), '');
+
+-- A phone as the phonenumbers function reads it: separators ( ().-/ and spaces) dropped, so
+-- that '347 123 4567' and '347-1234567' are parsed once.
+CREATE OR REPLACE TEMP MACRO phone_key(x) AS
+    NULLIF(regexp_replace(x, '[\s\pZ().\-/]+', '', 'g'), '');
+
+-- The term frequency of a value for matching (sql/match_input.sql): the share of the other
+-- records that have it, given how many records have it and how many have any value; at least
+-- one record; NULL for no value.
+CREATE OR REPLACE TEMP MACRO term_frequency(value, n_value, n_any) AS
+    CASE WHEN value IS NOT NULL THEN greatest(n_value - 1, 1) / greatest(n_any - 1, 1) END;
