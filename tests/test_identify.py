@@ -60,6 +60,7 @@ def client(write_config, tmp_path, con):
                         "columns": {"customer_key": "contact", "contact_date": "opened"}},
         },
         "costs": {"cost_per_support_contact": 6.0},
+        "identity": {"default_region": "IT"},
     }))
     build_load_counts(con, cfg)
     identify.build_source_records(con, cfg)
@@ -86,12 +87,12 @@ def test_records_link_on_normalised_email_and_phone_transitively(client, con):
 
 
 def test_normalised_keys(client, con):
-    keys = dict(con.execute("SELECT source_record_id, phone_norm FROM source_records "
-                            "WHERE phone_norm IS NOT NULL").fetchall())
-    assert keys == {"crm:K1": "3471234567", "store:L1": "3471234567",
-                    "crm:K3": "3339876543", "store:L2": "3339876543"}
-    emails = dict(con.execute("SELECT source_record_id, email_norm FROM source_records "
-                              "WHERE email_norm IS NOT NULL").fetchall())
+    keys = dict(con.execute("SELECT source_record_id, phone_e164 FROM source_records "
+                            "WHERE phone_e164 IS NOT NULL").fetchall())
+    assert keys == {"crm:K1": "+393471234567", "store:L1": "+393471234567",
+                    "crm:K3": "+393339876543", "store:L2": "+393339876543"}
+    emails = dict(con.execute("SELECT source_record_id, email_std FROM source_records "
+                              "WHERE email_std IS NOT NULL").fetchall())
     assert emails["crm:K1"] == emails["web:W1"] == "mario.rossi@libero.it"
 
 
@@ -138,11 +139,18 @@ def test_counts_reconcile(client, con):
 
 
 def test_summaries_for_the_notebook(client, con):
-    keys = identify.keys_by_source(con).set_index("source")
-    assert keys.loc["crm"].tolist() == [3, 2, 2]     # K2 has neither email nor phone
-    assert keys.loc["web"].tolist() == [3, 3, 0]
-    assert keys.loc["store"].tolist() == [3, 0, 2]   # L9 has no phone
+    profile = identify.profile_sources(con).set_index(["source", "field"])["completeness"]
+    assert profile[("crm", "email")] == pytest.approx(2 / 3)   # K2 has neither email nor phone
+    assert profile[("crm", "phone")] == pytest.approx(2 / 3)
+    assert profile[("web", "email")] == 1 and profile[("web", "phone")] == 0
+    assert profile[("store", "phone")] == pytest.approx(2 / 3)  # L9 has no phone
     rules = dict(identify.match_summary(con).itertuples(index=False))
     assert rules == {"single record": 3, "email+phone": 2, "email": 2, "phone": 2}
     sizes = dict(identify.records_per_customer(con).itertuples(index=False))
     assert sizes == {1: 3, 3: 2}
+    largest = identify.largest_customers(con, n=2)
+    assert largest["records"].tolist() == [3, 3]
+    assert largest["sources"].tolist() == ["crm,store,web"] * 2
+    # Mario: 'mario rossi' in every system; Luca: 'luca verdi' likewise; one email each
+    assert largest["different_names"].tolist() == [1, 1]
+    assert largest["different_emails"].tolist() == [1, 1]

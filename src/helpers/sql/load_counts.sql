@@ -1,5 +1,6 @@
 -- load_counts: rows in, accepted, excluded and rejected per source file, after every stage of
--- 01 that sets rows aside (staging, then support tickets whose customer is unknown).
+-- 01 that sets rows aside (staging, then support tickets and linked_to orders whose customer
+-- key the linked source lacks).
 -- rows_in = accepted + excluded + rejected; excluded rows (dated after as_of) are counted
 -- by staging only, rejected rows are those in rejected_rows.
 -- Reads: load_counts (as staging wrote it: source, kind, file, rows_in, excluded), rejected_rows.
