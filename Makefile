@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 DEMO_DATA := data/demo/.complete
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo-data demo cdnow test lint docs strip lab clean
+.PHONY: help setup demo-data demo cdnow test bench-identify lint docs strip lab clean
 
 help: ## list every target
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "cvkit needs Python 3.11, this is " + sys.version'
@@ -38,8 +38,11 @@ test: $(DEMO_DATA) ## run all tests: helpers, notebooks (nbval), end to end, lin
 	$(BIN)/pytest tests --nbval-lax notebooks; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
 
+bench-identify: $(STAMP) ## time identifying 100,000 source records (target: under 30 s)
+	$(BIN)/python benchmarks/identify_bench.py
+
 lint: $(STAMP) ## ruff over code and notebooks
-	$(BIN)/ruff check src tests notebooks
+	$(BIN)/ruff check src tests notebooks benchmarks
 
 docs: $(STAMP) ## regenerate docs/tables.md from the table registry (src/helpers/tables.py)
 	$(BIN)/python -m helpers.tables > docs/tables.md

@@ -74,8 +74,8 @@ def test_ruff_passes_on_code_and_notebooks():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.fail("ruff is not installed: run `make setup`")
-    result = subprocess.run([ruff, "check", "src", "tests", "notebooks"], cwd=KIT_ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run([ruff, "check", "src", "tests", "notebooks", "benchmarks"],
+                            cwd=KIT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -185,3 +185,121 @@ def plot_tiers(tiers: pd.DataFrame) -> plt.Figure:
     right.set(title="Value per tier", xlabel="amount", ylabel="")
     fig.tight_layout()
     return fig
+
+
+# --- identity resolution (helpers.matching) -------------------------------------------------
+
+__all__ += ["plot_blocking", "plot_match_weights", "plot_m_u", "plot_cluster_sizes"]
+
+
+def _weight(probability: float) -> float:
+    """The match weight of a match probability: log2 of its odds."""
+    return float(np.log2(probability / (1 - probability)))
+
+
+def plot_blocking(blocking: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Candidate pairs made by each blocking rule, cumulated, against all the pairs there are.
+
+    Needs the columns of ``match_blocking``: ``rule``, ``pairs``, ``cumulative_pairs`` and
+    ``all_pairs`` (a log scale: blocking keeps a tiny share). Returns the Axes.
+    """
+    require_frame_columns(blocking, "match_blocking",
+                          ("rule", "pairs", "cumulative_pairs", "all_pairs"))
+    ax = ax if ax is not None else plt.subplots(figsize=(8, 0.4 * len(blocking) + 1.5))[1]
+    sns.barplot(data=blocking, y="rule", x="cumulative_pairs", color="#4C72B0", ax=ax)
+    for row, (added, total) in enumerate(zip(blocking["pairs"], blocking["cumulative_pairs"],
+                                             strict=True)):
+        ax.annotate(f"+{added:,}", (max(total, 1), row), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=8)
+    every = int(blocking["all_pairs"].max()) if len(blocking) else 0
+    if every:
+        ax.axvline(every, color="black", linestyle=":")
+        ax.annotate(f"all {every:,} pairs", (every, len(blocking) - 0.5), xytext=(-4, 0),
+                    textcoords="offset points", ha="right", fontsize=8)
+    ax.set_xscale("log")
+    ax.set(xlabel="candidate pairs, this rule and those above (log scale)", ylabel="",
+           title="Blocking: the pairs compared")
+    return ax
+
+
+def plot_match_weights(bins: pd.DataFrame, match_threshold: float, review_threshold: float,
+                       ax: Axes | None = None) -> Axes:
+    """Histogram of the candidate pairs' match weights, with the two thresholds.
+
+    Non-matches pile up on the left, matches on the right; pairs between the review and the
+    match threshold go to a person. Needs the columns of ``match_weight_bins``:
+    ``bin_start``, ``bin_end`` and ``pairs``. Returns the Axes.
+    """
+    require_frame_columns(bins, "match_weight_bins", ("bin_start", "bin_end", "pairs"))
+    ax = ax if ax is not None else plt.subplots(figsize=(9, 4.5))[1]
+    match_at, review_at = _weight(match_threshold), _weight(review_threshold)
+    colours = np.where(bins["bin_start"] >= match_at, "#55A868",
+                       np.where(bins["bin_end"] > review_at, "#DD8452", "#8C8C8C"))
+    ax.bar(bins["bin_start"], bins["pairs"], width=bins["bin_end"] - bins["bin_start"],
+           align="edge", color=colours)
+    # the review label left of its line, the link label right of its own: they may be close
+    for weight, probability, label, side in ((review_at, review_threshold, "review from", -1),
+                                             (match_at, match_threshold, "link from", 1)):
+        ax.axvline(weight, color="black", linestyle="--", linewidth=1)
+        ax.annotate(f"{label} p = {probability:g}\n(weight {weight:+.1f})", (weight, 1),
+                    xycoords=("data", "axes fraction"), xytext=(4 * side, -4),
+                    textcoords="offset points", va="top", ha="left" if side > 0 else "right",
+                    fontsize=8)
+    ax.set_yscale("log")
+    ax.set(xlabel="match weight (bits of evidence: prior + every comparison)",
+           ylabel="candidate pairs (log scale)", title="Match weights of the candidate pairs")
+    return ax
+
+
+def plot_m_u(model: pd.DataFrame) -> plt.Figure:
+    """m and u of every comparison level (left) and the level's match weight log2(m/u)
+    (right), one row per level, grouped by comparison.
+
+    Needs the columns of ``match_model``: ``comparison``, ``level``, ``label``,
+    ``m_probability``, ``u_probability`` and ``match_weight``; the row of the prior is shown
+    in the title. Returns the Figure.
+    """
+    require_frame_columns(model, "match_model", ("comparison", "level", "label",
+                                                 "m_probability", "u_probability",
+                                                 "match_weight"))
+    levels = model[model["comparison"] != "prior"].reset_index(drop=True)
+    names = levels["comparison"] + ": " + levels["label"]
+    fig, (left, right) = plt.subplots(1, 2, sharey=True,
+                                      figsize=(12, 0.3 * len(levels) + 1.8))
+    rows = np.arange(len(levels))
+    left.barh(rows - 0.2, levels["m_probability"], height=0.4, label="m: among matches",
+              color="#55A868")
+    left.barh(rows + 0.2, levels["u_probability"], height=0.4, label="u: among non-matches",
+              color="#C44E52")
+    left.set_xscale("log")
+    left.set(yticks=rows, yticklabels=names, xlabel="share of pairs at the level (log scale)")
+    left.invert_yaxis()
+    left.legend(loc="lower left", fontsize=8)
+    right.barh(rows, levels["match_weight"],
+               color=np.where(levels["match_weight"] >= 0, "#55A868", "#C44E52"))
+    right.axvline(0, color="black", linewidth=1)
+    right.set(xlabel="match weight log2(m / u), bits")
+    prior = model.loc[model["comparison"] == "prior", "match_weight"]
+    fig.suptitle("What each level of each comparison says" + (
+        f" (prior weight {prior.iloc[0]:+.1f})" if len(prior) else ""))
+    fig.tight_layout()
+    return fig
+
+
+def plot_cluster_sizes(sizes: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Customers by the number of source records they were made of (log scale: the few
+    large ones are where over-merging shows).
+
+    Needs ``n_source_records`` and ``customers`` (helpers.identify.records_per_customer).
+    Returns the Axes.
+    """
+    require_frame_columns(sizes, "records per customer", ("n_source_records", "customers"))
+    ax = ax if ax is not None else plt.subplots(figsize=(8, 4))[1]
+    ax.bar(sizes["n_source_records"].astype(str), sizes["customers"], color="#4C72B0")
+    for x, count in enumerate(sizes["customers"]):
+        ax.annotate(f"{count:,}", (x, count), xytext=(0, 2), textcoords="offset points",
+                    ha="center", fontsize=8)
+    ax.set_yscale("log")
+    ax.set(xlabel="source records in the customer", ylabel="customers (log scale)",
+           title="Cluster sizes")
+    return ax

@@ -19,9 +19,10 @@ from openpyxl.xml.functions import tostring
 
 from helpers.config import RunConfig
 from helpers.identify import reconciliation, rejection_reasons
+from helpers.matching import review_queue
 from helpers.privacy import raw_json_expression
 from helpers.segment import tier_summary
-from helpers.warehouse import query, require_columns, require_tables
+from helpers.warehouse import query, require_columns, require_tables, table_names
 
 __all__ = ["headline", "export_tables", "data_quality_note"]
 
@@ -65,10 +66,14 @@ def export_tables(con: duckdb.DuckDBPyConnection, run_dir: str | Path,
     * ``rejected_rows.csv`` — every input row set aside, with the file's name, row, reason
       and raw values;
     * ``customer_value.xlsx`` — sheets Summary, Customers, Tiers, Equity, Row counts,
-      Rejected rows.
+      Rejected rows;
+    * ``identity_review.csv`` — when the warehouse has ``identity_review``: the pairs of
+      source records a person should decide, side by side; filled in (decision: match or
+      no_match) and named in ``identity.review_decisions``, it is applied on the next run.
 
     Personal fields (the customers' name, email and phone; the raw values of the columns a
-    source maps to a personal role) follow the config's ``pii.exports`` mode. Reads
+    source maps to a personal role; the names, emails, phones, addresses and postcodes under
+    review) follow the config's ``pii.exports`` mode. Reads
     ``customers``, ``customer_value``, ``clv``, ``segments``, ``actions``, ``equity_metrics``,
     ``load_counts`` and ``rejected_rows`` (source, file, row_number, reason, raw).
 
@@ -95,6 +100,9 @@ def export_tables(con: duckdb.DuckDBPyConnection, run_dir: str | Path,
     rejected["file"] = rejected["file"].map(lambda file: Path(file).name)
     customers.to_csv(paths["customers"], index=False)
     rejected.to_csv(paths["rejected_rows"], index=False)
+    if "identity_review" in table_names(con):
+        paths["identity_review"] = folder / "identity_review.csv"
+        review_queue(con, cfg, cfg.pii.exports).to_csv(paths["identity_review"], index=False)
     workbook = io.BytesIO()
     with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
         headline(con, cfg).to_excel(writer, sheet_name="Summary", index=False)

@@ -55,10 +55,46 @@ _IDENTITY = (
     ("address", "VARCHAR", "street address"),
     ("city", "VARCHAR", "city"),
     ("postcode", "VARCHAR", "postcode"),
+    ("birth_date", "DATE", "date of birth"),
     ("customer_type", "VARCHAR", "business or private, as the source says"),
     ("acquisition_channel", "VARCHAR", "channel that acquired the customer"),
     ("signup_date", "DATE", "date the customer signed up"),
 )
+
+
+def _with_sources(fields: tuple[tuple[str, str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    """Each golden-record field followed by ``<field>_source``, the source that gave it."""
+    return tuple(spec for name, type_, meaning in fields for spec in (
+        (name, type_, meaning),
+        (f"{name}_source", "VARCHAR", f"the source that gave {name} (sql/customers.sql)")))
+
+
+#: A pair of source records (helpers.matching), in a fixed order.
+_PAIR = (
+    ("source_record_id_l", "VARCHAR", "one record of the pair"),
+    ("source_record_id_r", "VARCHAR", "the other (source_record_id_l < source_record_id_r)"),
+)
+
+#: The weight of each comparison of the matching model for one pair (helpers.matching).
+_MATCH_WEIGHTS = tuple(
+    (f"mw_{name}", "DOUBLE", f"weight of the {what} comparison: log2(m / u) of the pair's "
+                             f"level; 0 when a record lacks it, NULL when the model has none")
+    for name, what in (("name", "name (term frequency included)"),
+                       ("birth_date", "birth date"), ("email", "email"), ("phone", "phone"),
+                       ("location", "address, postcode and city")))
+
+#: The standardised fields of both records of a pair under review, side by side.
+_REVIEW_SIDES = tuple(
+    (f"{field}_{side}", type_, f"{meaning} of record {side} (source_records.{column})")
+    for field, column, type_, meaning in (
+        ("name", "name_std", "VARCHAR", "name"), ("email", "email_std", "VARCHAR", "email"),
+        ("phone", "phone_e164", "VARCHAR", "phone"),
+        ("address", "address_std", "VARCHAR", "address"),
+        ("postcode", "postcode_std", "VARCHAR", "postcode"),
+        ("city", "city_std", "VARCHAR", "city"), ("birth_date", "birth_date", "DATE",
+                                                   "birth date"))
+    for side in ("l", "r"))
+
 
 _REGISTRY = (
     # ---------------------------------------------------------------- 01 identify
@@ -84,26 +120,94 @@ _REGISTRY = (
         ("customer_key", "VARCHAR", "the source's own customer key"),
         ("source_record_id", "VARCHAR", "source || ':' || customer_key"),
         *_IDENTITY,
-        ("email_norm", "VARCHAR", "email trimmed and lower-cased; NULL without '@'"),
-        ("phone_norm", "VARCHAR", "phone digits without the international prefix"),
+        # standardised for matching (sql/macros.sql, helpers.standardise): NULL when absent
+        # or not valid; each the key's most recent standardised value
+        ("first_name_std", "VARCHAR", "first name: lower-case ASCII words, accents folded, "
+                                      "titles and punctuation removed; from a name alone, "
+                                      "its first word"),
+        ("last_name_std", "VARCHAR", "last name, standardised as first_name_std; from a name "
+                                     "alone, the words after the first"),
+        ("name_std", "VARCHAR", "every word of the name, standardised, in the source's order"),
+        ("name_sorted", "VARCHAR", "the words of name_std in alphabetical order "
+                                   "('rossi mario' = 'mario rossi')"),
+        ("email_std", "VARCHAR", "email trimmed and lower-cased; NULL when not an address"),
+        ("phone_e164", "VARCHAR", "phone in E.164 ('+393471234567'), read in "
+                                  "identity.default_region; NULL when not a valid number"),
+        ("address_std", "VARCHAR", "address as lower-case ASCII words, abbreviations spelled "
+                                   "out ('V. Roma 1' -> 'via roma 1')"),
+        ("city_std", "VARCHAR", "city as lower-case ASCII words"),
+        ("postcode_std", "VARCHAR", "postcode upper-cased without spaces"),
+        ("last_seen", "DATE", "latest order date of the key; for a contact list, its signup "
+                              "date"),
         ("n_rows", "BIGINT", "source rows carrying this key"),
     )),
     Table("record_keys", "01_identify", "one matching key a source record used", _columns(
         ("source_record_id", "VARCHAR", "the source record"),
         ("key_type", "VARCHAR", "'email' or 'phone'"),
-        ("key_value", "VARCHAR", "the normalised email or phone"),
+        ("key_value", "VARCHAR", "the email_std or phone_e164 of one of the record's rows"),
+    )),
+    # the matching model (helpers.matching)
+    Table("match_pairs", "01_identify", "one pair of source records the model scored from "
+          "identity.review_threshold, or a reviewer decided", _columns(
+        *_PAIR,
+        ("match_probability", "DOUBLE", "the model's probability that the two records are "
+                                        "one person; NULL for a reviewer's pair it did not "
+                                        "compare"),
+        ("match_weight", "DOUBLE", "log2 of the odds of that probability: the prior's "
+                                   "weight plus every comparison's"),
+        ("decided_by", "VARCHAR", "'model', or 'review' when a reviewer's decision "
+                                  "(identity.review_decisions) overrides it"),
+        ("decision", "VARCHAR", "the reviewer's 'match' or 'no_match'; NULL if not reviewed"),
+        ("blocking_rule", "VARCHAR", "the first blocking rule that paired the records "
+                                     "(match_blocking.rule)"),
+        *_MATCH_WEIGHTS,
+    )),
+    Table("match_model", "01_identify", "one comparison level of the trained model, then "
+          "the prior", _columns(
+        ("comparison", "VARCHAR", "name, birth_date, email, phone or location; 'prior' for "
+                                  "the prior"),
+        ("level", "INTEGER", "1 = the most alike; the last level is 'nothing in common'"),
+        ("label", "VARCHAR", "what the two records have in common at this level"),
+        ("m_probability", "DOUBLE", "share of true matches at this level (EM); for the "
+                                    "prior, the probability that two records picked at "
+                                    "random are one person"),
+        ("u_probability", "DOUBLE", "share of non-matches at this level (random pairs)"),
+        ("match_weight", "DOUBLE", "log2(m / u): the evidence of the level, in bits; for "
+                                   "the prior, log2 of its odds"),
+    )),
+    Table("match_blocking", "01_identify", "one blocking rule of the model", _columns(
+        ("rule_order", "INTEGER", "0 = applied first"),
+        ("rule", "VARCHAR", "its name"),
+        ("condition", "VARCHAR", "the SQL condition on the two records l and r"),
+        ("reason", "VARCHAR", "why pairs agreeing on it are worth comparing"),
+        ("pairs", "BIGINT", "candidate pairs it adds to the earlier rules'"),
+        ("cumulative_pairs", "BIGINT", "candidate pairs of this rule and the earlier ones"),
+        ("all_pairs", "BIGINT", "pairs of records without blocking: n(n-1)/2"),
+    )),
+    Table("match_weight_bins", "01_identify", "one bin of the candidate pairs' match "
+          "weights, half a weight wide", _columns(
+        ("bin_start", "DOUBLE", "match weight from"),
+        ("bin_end", "DOUBLE", "match weight up to (not included)"),
+        ("pairs", "BIGINT", "candidate pairs in the bin"),
     )),
     Table("customer_xref", "01_identify", "one source record, linked to its customer",
           _columns(
         ("source", "VARCHAR", "source name in the config"),
         ("customer_key", "VARCHAR", "the source's own customer key"),
         ("source_record_id", "VARCHAR", "source || ':' || customer_key"),
-        ("customer_id", "VARCHAR", "the kit's customer id ('C0000001'…)"),
-        ("match_rule", "VARCHAR", "email, phone, email+phone or single record"),
+        ("customer_id", "VARCHAR", "the kit's customer id ('C0000001'…): kept from "
+                                   "identity.previous_xref, else numbered in the order of the "
+                                   "customer's smallest source_record_id"),
+        ("match_rule", "VARCHAR", "the strongest link of the record: email, phone, "
+                                  "email+phone (a shared key), review (a reviewer's match), "
+                                  "model (match_probability from identity.match_threshold) "
+                                  "or single record"),
+        ("match_probability", "DOUBLE", "probability of that link: 1 for a shared key or a "
+                                        "reviewer's match; NULL for a single record"),
     )),
     Table("customers", "01_identify", "one customer (golden record)", _columns(
         ("customer_id", "VARCHAR", "the kit's customer id"),
-        *_IDENTITY,
+        *_with_sources(_IDENTITY),
         ("sources", "VARCHAR", "sources the customer appears in, e.g. 'crm,webshop'"),
         ("n_source_records", "BIGINT", "source records linked to the customer"),
     )),
@@ -125,6 +229,20 @@ _REGISTRY = (
         ("source", "VARCHAR", "support source name in the config"),
         ("contact_date", "DATE", "date of the contact"),
         ("cost", "DOUBLE", "handling cost (the ticket's, else costs.cost_per_support_contact)"),
+    )),
+    Table("identity_review", "01_identify", "one pair of records in two customers that a "
+          "person should decide: match_probability from identity.review_threshold up to "
+          "identity.match_threshold, not yet decided", _columns(
+        *_PAIR,
+        ("match_probability", "DOUBLE", "the model's probability that they are one person"),
+        ("match_weight", "DOUBLE", "its match weight"),
+        ("decision", "VARCHAR", "empty: the reviewer writes 'match' or 'no_match', and names "
+                                "the file in identity.review_decisions"),
+        ("customer_id_l", "VARCHAR", "the customer of record l (customer_xref)"),
+        ("customer_id_r", "VARCHAR", "the customer of record r"),
+        ("blocking_rule", "VARCHAR", "the blocking rule that paired them"),
+        *_MATCH_WEIGHTS,
+        *_REVIEW_SIDES,
     )),
     # ---------------------------------------------------------------- 02 differentiate
     Table("customer_value", "02_differentiate",
