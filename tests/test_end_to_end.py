@@ -35,6 +35,7 @@ def write_small_client(root: Path) -> dict:
     config["client"] = "small"
     for source in config["sources"].values():
         source["path"] = f"data/{Path(source['path']).name}"
+    config["identity"]["truth"] = "data/truth/record_map.csv"
     (root / "small.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return config
 

@@ -9,23 +9,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
-
-from helpers.config import KIT_ROOT
-from helpers.demo_data import generate
+from test_end_to_end import write_small_client
 
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    """The same small client (400 people, as in test_end_to_end.py) run into two folders."""
+    """The small client of test_end_to_end.py (400 people) run into two folders."""
     root = tmp_path_factory.mktemp("reproducible")
-    generate(root / "data", customers=400, seed=7)
-    config = yaml.safe_load((KIT_ROOT / "configs" / "demo.yaml").read_text())
-    config["client"] = "small"
-    for source in config["sources"].values():
-        source["path"] = f"data/{Path(source['path']).name}"
+    config = write_small_client(root)
     path = root / "small.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
     folders = []
     for out in ("first", "second"):
         result = subprocess.run([sys.executable, "-m", "helpers.cli", "run", str(path),

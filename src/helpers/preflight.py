@@ -40,6 +40,15 @@ def _sample_problem(cfg: RunConfig, name: str) -> str | None:
     return None
 
 
+def _identity_file_problems(cfg: RunConfig) -> list[str]:
+    """The files ``identity`` names (truth, previous_xref, review_decisions) must exist."""
+    named = {"identity.truth": cfg.identity.truth,
+             "identity.previous_xref": cfg.identity.previous_xref,
+             "identity.review_decisions": cfg.identity.review_decisions}
+    return [f"{key}: no file {cfg.resolve_path(raw)}" for key, raw in named.items()
+            if raw and not cfg.resolve_path(raw).is_file()]
+
+
 def check_sources(cfg: RunConfig) -> list[str]:
     """Open every source of ``cfg`` and stage a sample of it; the problems found.
 
@@ -48,7 +57,8 @@ def check_sources(cfg: RunConfig) -> list[str]:
     list of str
         One message per source with a problem, each naming the file, and the column or row
         where there is one (a missing file or sheet, a wrong encoding or delimiter, a mapped
-        column not in the file, every sample row rejected); empty when every source can be
-        loaded.
+        column not in the file, every sample row rejected), then one per missing file the
+        ``identity`` section names; empty when everything can be loaded.
     """
-    return [problem for name in cfg.sources if (problem := _sample_problem(cfg, name))]
+    problems = [problem for name in cfg.sources if (problem := _sample_problem(cfg, name))]
+    return problems + _identity_file_problems(cfg)
