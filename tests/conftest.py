@@ -36,6 +36,23 @@ def make_config():
     return make
 
 
+@pytest.fixture(scope="session")
+def identify_chain():
+    """Notebook 01's builders in order, on a config's files: load, standardise, link,
+    golden records, transactions, support contacts (``identify_chain(con, cfg)``)."""
+    from helpers import identify
+    from helpers.sources import build_load_counts
+
+    def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> RunConfig:
+        for step in (build_load_counts, identify.build_source_records,
+                     identify.build_customer_xref, identify.build_customers,
+                     identify.build_transactions, identify.build_support_contacts):
+            step(con, cfg)
+        return cfg
+
+    return build
+
+
 @pytest.fixture
 def write_config(tmp_path):
     """Write a YAML config (a dict) into tmp_path and return its path."""

@@ -16,7 +16,6 @@ import pytest
 from helpers import identify
 from helpers.config import RunConfig, load_config
 from helpers.errors import DataContractError
-from helpers.sources import build_load_counts
 from helpers.warehouse import read_table, write_table
 
 FIELDS = ("name", "email", "phone", "address", "city", "postcode", "birth_date",
@@ -246,7 +245,7 @@ ORDERS = ("contact,day,total\nK1,2025-04-01,30.00\nK2,2025-04-02,12.50\n"
 
 
 @pytest.fixture
-def linked(write_config, tmp_path, con):
+def linked(write_config, tmp_path, con, identify_chain):
     """crm maps no phone and web no name (a source lacking a role); orders carry crm's keys."""
     for name, text in [("crm.csv", CRM), ("web.csv", WEB), ("orders.csv", ORDERS)]:
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -264,12 +263,7 @@ def linked(write_config, tmp_path, con):
         },
         "identity": {"default_region": "IT"},
     }))
-    build_load_counts(con, cfg)
-    identify.build_source_records(con, cfg)
-    identify.build_customer_xref(con, cfg)
-    identify.build_customers(con, cfg)
-    identify.build_transactions(con, cfg)
-    return cfg
+    return identify_chain(con, cfg)
 
 
 def test_orders_keyed_by_crm_contacts_are_linked_through_the_crm(linked, con):

@@ -4,7 +4,6 @@ import pytest
 
 from helpers import identify
 from helpers.config import load_config
-from helpers.sources import build_load_counts
 from helpers.warehouse import read_table
 
 CRM = """id,first,last,email,phone
@@ -34,7 +33,7 @@ CRM = CRM.replace("luca@x.it,", "luca@x.it,3339876543")
 
 
 @pytest.fixture
-def client(write_config, tmp_path, con):
+def client(write_config, tmp_path, con, identify_chain):
     for name, text in [("crm.csv", CRM), ("web.csv", WEB), ("store.csv", STORE),
                        ("products.csv", PRODUCTS), ("tickets.csv", TICKETS)]:
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -62,13 +61,7 @@ def client(write_config, tmp_path, con):
         "costs": {"cost_per_support_contact": 6.0},
         "identity": {"default_region": "IT"},
     }))
-    build_load_counts(con, cfg)
-    identify.build_source_records(con, cfg)
-    identify.build_customer_xref(con, cfg)
-    identify.build_customers(con, cfg)
-    identify.build_transactions(con, cfg)
-    identify.build_support_contacts(con, cfg)
-    return cfg
+    return identify_chain(con, cfg)
 
 
 def groups(con):
