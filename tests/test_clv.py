@@ -391,3 +391,21 @@ def test_a_singular_information_matrix_stops_with_a_sentence(population, make_co
     with pytest.raises(TooLittleDataError,
                        match="BG/NBD model cannot be estimated from these 3000 customers"):
         clv.fit_bgnbd(population, make_config(AS_OF, "day"))
+
+
+def test_models_rebuilt_from_model_fit_score_exactly_as_the_fitted_ones(models, population,
+                                                                      make_config, con):
+    """build_clv reads the models back from the warehouse: same parameters, same CLV."""
+    from helpers.warehouse import write_table
+
+    bgf, ggf = models
+    cfg = make_config(AS_OF, "day", costs=COSTS)
+    write_table(con, "model_fit", clv.model_fit_table(population, bgf, ggf))
+    stored_bgf, stored_ggf = clv.fitted_models(con)
+    pd.testing.assert_series_equal(stored_bgf.params_, bgf.params_[["r", "alpha", "a", "b"]],
+                                   check_names=False)
+    pd.testing.assert_frame_equal(clv.score_customers(population, stored_bgf, stored_ggf, cfg),
+                                  clv.score_customers(population, bgf, ggf, cfg))
+    con.execute("DELETE FROM model_fit WHERE metric = 'q'")
+    with pytest.raises(ValueError, match=r"no gamma_gamma parameter\(s\) \['q'\]"):
+        clv.fitted_models(con)

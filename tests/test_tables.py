@@ -117,3 +117,12 @@ def test_other_macros(con):
                       " quarter_index(?), quarter_label(?), money_text('EUR', 1234.5)",
                       [date(2024, 5, 1), date(2024, 5, 1)]).fetchall()[0]
     assert row == ("mario.rossi@libero.it", None, 2024 * 4 + 1, "2024Q2", "EUR 1234.50")
+
+
+def test_sql_literal_and_identifier_quote_what_a_client_may_write(con):
+    from helpers.warehouse import sql_identifier, sql_literal
+
+    assert sql_literal("D'Angelo") == "'D''Angelo'"
+    assert sql_identifier('Net "EUR"') == '"Net ""EUR"""'
+    con.execute(f"CREATE TABLE t AS SELECT {sql_literal(chr(39) + 'x')} AS {sql_identifier('a b')}")
+    assert con.execute('SELECT "a b" FROM t').fetchall() == [("'x",)]

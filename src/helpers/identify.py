@@ -37,6 +37,7 @@ from helpers.warehouse import (
     require_columns,
     require_tables,
     scalar,
+    sql_literal,
     sql_text,
     table_names,
     write_table,
@@ -219,7 +220,7 @@ def _load_previous_xref(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     where = f"{path} (identity.previous_xref)"
     if not path.is_file():
         raise DataContractError(f"{where}: file not found")
-    literal = "'" + str(path).replace("'", "''") + "'"
+    literal = sql_literal(str(path))
     suffix = path.suffix.lower()
     attached = False
     if suffix in (".duckdb", ".db"):

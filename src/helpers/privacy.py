@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from helpers.config import PII_MODES, RunConfig
-from helpers.warehouse import require_columns, sql_text
+from helpers.warehouse import require_columns, sql_literal, sql_text
 
 __all__ = ["PII_MACROS", "PREVIEW_COLUMNS", "pii_expression", "projection", "raw_json_expression",
            "customer_preview"]
@@ -40,10 +40,6 @@ _ENTRY_TEXT = "e.value ->> '$'"
 #: The columns of ``customers`` that :func:`customer_preview` shows.
 PREVIEW_COLUMNS = ("customer_id", "name", "email", "phone", "city", "sources",
                    "n_source_records")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def pii_expression(role: str, value: str, mode: str, client: str) -> str:
@@ -64,7 +60,7 @@ def pii_expression(role: str, value: str, mode: str, client: str) -> str:
         raise ValueError(f"unknown privacy mode '{mode}': use {', '.join(PII_MODES)}")
     if mode == "keep":
         return value
-    return f"{PII_MACROS[role]}({value}, {_literal(mode)}, {_literal(client)})"
+    return f"{PII_MACROS[role]}({value}, {sql_literal(mode)}, {sql_literal(client)})"
 
 
 def projection(columns: Sequence[str], mode: str, client: str) -> str:
@@ -99,11 +95,11 @@ def raw_json_expression(cfg: RunConfig, mode: str) -> str:
         # e is one (column, JSON value) entry of the row; a mask is NULL only for a null or
         # blank value, which is kept as it was.
         cases = " ".join(
-            f"WHEN {_literal(column)} THEN coalesce(to_json("
+            f"WHEN {sql_literal(column)} THEN coalesce(to_json("
             f"{pii_expression(role, _ENTRY_TEXT, mode, cfg.client)}), e.value)"
             for column, role in personal.items())
         branches.append(
-            f"WHEN {_literal(name)} THEN CAST(CASE json_type(CAST(raw AS JSON)) "
+            f"WHEN {sql_literal(name)} THEN CAST(CASE json_type(CAST(raw AS JSON)) "
             f"WHEN 'OBJECT' THEN to_json(map_from_entries(list_transform("
             f"map_entries(CAST(CAST(raw AS JSON) AS MAP(VARCHAR, JSON))), lambda e: "
             f"struct_pack(key := e.key, value := CASE e.key {cases} ELSE e.value END)))) "

@@ -42,7 +42,7 @@ from helpers.config import DATE_ROLES, NUMBER_ROLES, RunConfig, SourceConfig
 from helpers.errors import DataContractError, DataQualityError
 from helpers.identify import rejection_reasons
 from helpers.tables import table
-from helpers.warehouse import require_columns, write_table
+from helpers.warehouse import require_columns, sql_identifier, sql_literal, write_table
 
 __all__ = ["DataContractError", "RawFile", "run_day", "read_raw", "stage_source",
            "build_load_counts", "check_quality"]
@@ -457,19 +457,11 @@ def _typed_rows(row_numbers: np.ndarray, n_columns: int, columns: dict) -> pa.Ta
 # ---------------------------------------------------------------------------------- checking
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _text(source: SourceConfig, role: str) -> str:
     """SQL for the trimmed text of a role's column, NULL when empty or not mapped."""
     if role not in source.columns:
         return "CAST(NULL AS VARCHAR)"
-    return f"NULLIF(trim({_quote(source.columns[role])}), '')"
+    return f"NULLIF(trim({sql_identifier(source.columns[role])}), '')"
 
 
 def _number(raw: RawFile, source: SourceConfig, role: str) -> str:
@@ -478,33 +470,35 @@ def _number(raw: RawFile, source: SourceConfig, role: str) -> str:
     text = _text(source, role)
     plain = (f"replace({text}, ',', '')" if source.decimal == "."
              else f"replace(replace({text}, '.', ''), ',', '.')")
-    parsed = (f"CASE WHEN regexp_full_match({text}, {_literal(NUMBER_PATTERNS[source.decimal])})"
+    parsed = (f"CASE WHEN regexp_full_match({text}, {sql_literal(NUMBER_PATTERNS[source.decimal])})"
               f" THEN TRY_CAST({plain} AS DOUBLE) END")
     typed = raw.typed.get(source.columns[role])
-    return f"coalesce({_quote(typed[0])}, {parsed})" if typed else parsed
+    return f"coalesce({sql_identifier(typed[0])}, {parsed})" if typed else parsed
 
 
 def _other_mark(raw: RawFile, source: SourceConfig, role: str) -> str:
     """SQL: true when a role's text is a number only in the other decimal convention."""
     text = _text(source, role)
     other = "," if source.decimal == "." else "."
-    condition = (f"NOT regexp_full_match({text}, {_literal(NUMBER_PATTERNS[source.decimal])}) "
-                 f"AND regexp_full_match({text}, {_literal(NUMBER_PATTERNS[other])})")
+    condition = (f"NOT regexp_full_match({text}, {sql_literal(NUMBER_PATTERNS[source.decimal])}) "
+                 f"AND regexp_full_match({text}, {sql_literal(NUMBER_PATTERNS[other])})")
     typed = raw.typed.get(source.columns[role])
-    return f"({_quote(typed[0])} IS NULL AND {condition})" if typed else condition
+    return f"({sql_identifier(typed[0])} IS NULL AND {condition})" if typed else condition
 
 
 def _date(raw: RawFile, source: SourceConfig, role: str) -> str:
     """SQL for a role's date: the typed cell (a point in time in the run's zone), else the text
     in the declared format or the ISO layouts (NULL when unparseable)."""
     formats = [source.date_format] if source.date_format else list(DEFAULT_DATE_FORMATS)
-    listed = ", ".join(_literal(f) for f in formats)
+    listed = ", ".join(sql_literal(f) for f in formats)
     parsed = f"CAST(try_strptime({_text(source, role)}, [{listed}]) AS DATE)"
     typed = raw.typed.get(source.columns[role])
     if not typed:
         return parsed
     column, kind = typed
-    value = f"timezone($timezone, {_quote(column)})" if kind == "timestamptz" else _quote(column)
+    value = sql_identifier(column)
+    if kind == "timestamptz":
+        value = f"timezone($timezone, {value})"
     return f"coalesce(CAST({value} AS DATE), {parsed})"
 
 
@@ -543,7 +537,7 @@ def _checks(source: SourceConfig, n_columns: int, today: date) -> list[tuple[str
     if source.kind == "products":
         reasons.append(("unit_cost IS NULL", f"missing unit cost (column '{col('unit_cost')}')"))
         reasons.append(("copy_of_key > 1", f"product id repeated (column '{col('product_id')}')"))
-    checks += [(cond, _literal(text)) for cond, text in reasons]
+    checks += [(cond, sql_literal(text)) for cond, text in reasons]
     if source.duplicate_lines == "reject":
         checks.append(("copy_no > 1", "'exact duplicate of row ' || first_copy_row"))
     return checks
@@ -564,13 +558,13 @@ def _typed_select(raw: RawFile, source: SourceConfig) -> str:
             finite.append(f"CASE WHEN isfinite({role}_value) THEN {role}_value END AS {role}")
         else:
             parsed.append(f"{_text(source, role)} AS {role}")
-    all_columns = ", ".join(["_ragged"] + [_quote(c) for c in raw.columns])
+    all_columns = ", ".join(["_ragged"] + [sql_identifier(c) for c in raw.columns])
     parsed.append(f"row_number() OVER (PARTITION BY {all_columns} ORDER BY _row) AS copy_no")
     parsed.append(f"min(_row) OVER (PARTITION BY {all_columns}) AS first_copy_row")
     if source.kind == "products":
         parsed.append(f"row_number() OVER (PARTITION BY {_text(source, 'product_id')} "
                       f"ORDER BY _row) AS copy_of_key")
-    raw_json = ", ".join(f"{_literal(c)}, {_quote(c)}" for c in raw.columns)
+    raw_json = ", ".join(f"{sql_literal(c)}, {sql_identifier(c)}" for c in raw.columns)
     parsed.append(f"CAST(CASE WHEN _ragged IS NULL THEN json_object({raw_json}) "
                   f"ELSE to_json(_ragged) END AS VARCHAR) AS raw")
     return f"SELECT {', '.join(['*', *finite])} FROM (SELECT {', '.join(parsed)} FROM raw_data)"

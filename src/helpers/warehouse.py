@@ -19,7 +19,8 @@ from helpers.config import DEMO_CONFIG, KIT_ROOT, RunConfig, load_config
 from helpers.tables import stage_of, table
 
 __all__ = ["WAREHOUSE_FILE", "MANIFEST_FILE", "MissingTableError", "MissingColumnError",
-           "PublishedRunError", "connect", "open_run", "sql_text", "query", "build_table",
+           "PublishedRunError", "connect", "open_run", "sql_literal", "sql_identifier",
+           "sql_text", "query", "build_table",
            "scalar", "table_names", "require_tables", "require_columns",
            "require_frame_columns", "write_table", "read_table", "row_counts"]
 
@@ -98,6 +99,16 @@ def open_run(config_path: str = "", run_dir: str = "", as_of: str = "",
             f"never change one: leave run_dir empty (the default, reports/{cfg.client}/"
             f"interactive/) or name a new folder")
     return cfg, folder.resolve(), connect(folder, read_only=read_only)
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal (quotes doubled), for SQL generated per source."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier (a client's column name may hold anything)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def sql_text(name: str) -> str:
