@@ -82,6 +82,11 @@ class SourceConfig(_Strict):
         description="'keep' when the file has no line id and identical lines are real "
                     "repeat purchases",
     )
+    zero_amount_lines: Literal["reject", "keep"] = Field(
+        default="reject",
+        description="'keep' when a line of amount 0 is a real purchase (a free item, a "
+                    "promotion): it then counts as a purchase occasion worth 0",
+    )
     linked_to: str | None = Field(
         default=None,
         description="the customers or transactions source whose customer_key this source's "
@@ -155,7 +160,44 @@ class CLVConfig(_Strict):
     annual_discount_rate: float = Field(0.10, ge=0, lt=1)
     penalizer_coef: float = Field(
         0.0, ge=0, description="L2 penalty on the BTYD parameters; 0 reproduces the published "
-                               "estimates, raise it only when a fit does not converge")
+                               "estimates. Leave it at 0: a fit that fails retries by itself "
+                               "and says what it did")
+    purchase_models: list[Literal["bgnbd", "pareto_nbd", "mbgnbd"]] = Field(
+        default=["bgnbd", "pareto_nbd", "mbgnbd"], min_length=1,
+        description="purchase models fitted on the calibration period and compared on the "
+                    "holdout")
+    purchase_model: Literal["auto", "bgnbd", "pareto_nbd", "mbgnbd"] = Field(
+        "auto", description="the model that scores customers: 'auto' takes the one with the "
+                            "smallest holdout error")
+    holdout_days: int = Field(
+        182, ge=0, description="days at the end of the history held out to validate the "
+                               "models (0: no holdout validation)")
+    calibration_end: date | None = Field(
+        None, description="last day of the calibration period; overrides holdout_days")
+    fit_starts: int = Field(5, ge=1, description="starting points of each model's fit")
+    bootstrap_draws: int = Field(
+        200, ge=20, description="parameter draws behind the CLV intervals")
+    interval_level: float = Field(0.95, gt=0, lt=1,
+                                  description="coverage of the CLV and parameter intervals")
+    retention_steps: list[float] = Field(
+        default=[0.10, 0.20],
+        description="relative cuts in the dropout probability for the value-of-loyalty "
+                    "scenarios (0.10: one customer in ten who would drop out stays)")
+    seed: int = Field(42, description="seed of the fits' starting points and the bootstrap")
+
+    @field_validator("retention_steps")
+    @classmethod
+    def _steps_are_cuts(cls, steps: list[float]) -> list[float]:
+        if any(not 0 < step < 1 for step in steps):
+            raise ValueError(f"retention_steps must lie strictly between 0 and 1: {steps}")
+        return sorted(set(steps))
+
+    @model_validator(mode="after")
+    def _scoring_model_is_fitted(self) -> CLVConfig:
+        if self.purchase_model not in ("auto", *self.purchase_models):
+            raise ValueError(f"purchase_model '{self.purchase_model}' is not among "
+                             f"purchase_models {self.purchase_models}")
+        return self
 
 
 class RFMTWeights(_Strict):
