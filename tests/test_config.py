@@ -89,7 +89,7 @@ def test_package_paths_resolve_inside_the_package(write_config):
 
 def test_bundled_configs_are_valid(kit_root):
 
-    for name in ("demo.yaml", "cdnow.yaml"):
+    for name in ("demo.yaml", "cdnow.yaml", "cdnow_sample.yaml"):
         load_config(kit_root / "configs" / name)
 
 

@@ -526,7 +526,8 @@ def _checks(source: SourceConfig, n_columns: int, today: date) -> list[tuple[str
                                         f"'{source.decimal}' (column '{col(role)}')"))
         if role == "amount":  # required: an empty amount is as bad as a word
             reasons.append(("amount IS NULL", f"non-numeric amount (column '{col(role)}')"))
-            reasons.append(("amount = 0", f"zero amount (column '{col(role)}')"))
+            if source.zero_amount_lines == "reject":
+                reasons.append(("amount = 0", f"zero amount (column '{col(role)}')"))
         else:
             reasons.append((f"{role} IS NULL AND {role}_text IS NOT NULL",
                             f"non-numeric {label} (column '{col(role)}')"))

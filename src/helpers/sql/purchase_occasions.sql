@@ -1,0 +1,20 @@
+-- purchase_occasions(as_of): a table macro, the purchase occasions every BTYD summary of
+-- helpers.clv.summary stands on: one row per customer per calendar day with a purchase, up to
+-- as_of, with columns customer_id, purchase_date and day_value. Called as
+-- `FROM purchase_occasions($as_of)`; helpers.clv.summary defines it before each such query.
+-- Reads: transactions.
+--
+-- Fader-Hardie convention: same-day lines merge into one occasion worth the day's net amount,
+-- so a return nets out against that day's purchases. A day is a purchase when its net is
+-- positive, or when it nets to zero and holds a line of amount 0 (such lines reach
+-- transactions only from a source with zero_amount_lines: keep, where a $0 line is a real
+-- purchase, e.g. CDNOW's); a day of returns only, or netting below zero, is none.
+CREATE OR REPLACE TEMP MACRO purchase_occasions(as_of) AS TABLE
+    SELECT customer_id,
+           CAST(order_date AS DATE) AS purchase_date,
+           SUM(amount) AS day_value
+    FROM transactions
+    WHERE CAST(order_date AS DATE) <= CAST(as_of AS DATE)
+    GROUP BY customer_id, CAST(order_date AS DATE)
+    HAVING SUM(amount) > 0
+        OR (SUM(amount) = 0 AND COUNT(CASE WHEN amount = 0 THEN 1 END) > 0);
