@@ -6,11 +6,15 @@ frame read from the warehouse and returns its Axes or Figure, so a notebook cell
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from lifetimes import plotting as lifetimes_plotting
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from helpers.differentiate import value_concentration
 from helpers.warehouse import require_frame_columns
@@ -162,6 +166,355 @@ def plot_clv_distribution(clv: pd.DataFrame, column: str = "clv_net",
     ax.axvline(0, color="black", linewidth=1)
     ax.set_title(f"Customer lifetime value ({column})")
     ax.set_ylabel("customers")
+    return ax
+
+
+# --- CLV: validation, the probability-alive history, uncertainty, loyalty (helpers.clv) -----
+
+__all__ += ["plot_alive_history", "plot_frequency_recency_matrix",
+            "plot_probability_alive_matrix", "plot_tracking", "plot_holdout_by_frequency",
+            "plot_model_comparison", "plot_loyalty", "plot_clv_interval"]
+
+_MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+_ACTUAL, _MODEL = "#4C72B0", "#DD8452"
+
+
+def plot_alive_history(history: pd.DataFrame,
+                       roles: Mapping[str, str] | None = None) -> plt.Figure:
+    """Probability alive day by day, one panel per customer, purchase days marked.
+
+    Each panel shows the model's belief that the customer is still active, given what they had
+    bought by that day: it jumps up at a purchase and decays while they are silent, faster for
+    a customer who used to buy often. Under BG/NBD a customer who never bought again stays at
+    100%: that model lets customers leave only right after a repeat purchase (MBG/NBD also
+    right after the first one, Pareto/NBD at any time).
+
+    Parameters
+    ----------
+    history
+        From :func:`helpers.clv.history.alive_history`: columns ``customer_id``, ``date``,
+        ``p_alive`` and ``purchase`` (True on a purchase day); customers in panel order.
+    roles
+        Optional words for a customer's panel title, by customer_id (e.g. the ``role`` of
+        :func:`helpers.clv.history.customers_to_follow`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes per customer, each with one line (p_alive) and one set of purchase markers.
+    """
+    require_frame_columns(history, "history", ("customer_id", "date", "p_alive", "purchase"))
+    if history.empty:
+        raise ValueError("The history is empty: pass the result of alive_history for at least "
+                         "one customer.")
+    customers = list(dict.fromkeys(history["customer_id"]))
+    fig, axes = plt.subplots(len(customers), 1, sharex=True, sharey=True, squeeze=False,
+                             figsize=(9, 2.2 * len(customers) + 1))
+    for ax, customer_id in zip(axes[:, 0], customers, strict=True):
+        path = history[history["customer_id"] == customer_id]
+        bought = path[path["purchase"].astype(bool)]
+        ax.plot(path["date"], path["p_alive"], color=_ACTUAL, label="probability alive")
+        ax.scatter(bought["date"], bought["p_alive"], color="#C44E52", zorder=3, s=18,
+                   label="purchase day")
+        role = f" ({roles[customer_id]})" if roles and customer_id in roles else ""
+        days = f"{len(bought)} purchase day" + ("s" if len(bought) != 1 else "")
+        ax.set_title(f"customer {customer_id}{role}: {days}, probability alive now "
+                     f"{path['p_alive'].iloc[-1]:.0%}", loc="left", fontsize=10)
+        ax.set(ylim=(0, 1.05), ylabel="P(alive)")
+        ax.yaxis.set_major_formatter("{x:.0%}")
+    axes[0, 0].legend(loc="lower left", fontsize=8)
+    axes[-1, 0].set_xlabel("date")
+    fig.suptitle("Probability alive day by day: up at each purchase, down while the customer "
+                 "is silent")
+    fig.tight_layout()
+    return fig
+
+
+def _matrix_labels(ax: Axes, unit: str, colour_label: str) -> None:
+    """Plain-word labels and whole-number ticks for lifetimes' frequency × recency heat maps
+    (the theme's grid would cross the cells: off)."""
+    ax.set(xlabel="repeat purchases so far (frequency)",
+           ylabel=f"{unit} from first to last purchase (recency)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(False)
+    ax.images[0].colorbar.set_label(colour_label)
+
+
+def plot_frequency_recency_matrix(fitter, max_frequency: int, max_recency: int, t: float,
+                                  unit: str = "weeks") -> Axes:
+    """Expected purchases in the next ``t`` time units by frequency and recency.
+
+    For a customer first seen ``max_recency`` units ago (T = max_recency): the bottom right
+    (many purchases, the last one recent) buys most; a frequent buyer silent for long (top
+    right) is probably gone. Drawn by lifetimes' ``plot_frequency_recency_matrix``, which
+    works on pandas 3, on a new figure.
+
+    Parameters
+    ----------
+    fitter
+        A fitted lifetimes purchase model (BG/NBD, Pareto/NBD or MBG/NBD) with ``params_``.
+    max_frequency, max_recency
+        The largest frequency (columns 0..max_frequency) and recency (rows 0..max_recency,
+        in model time units) shown.
+    t
+        The prediction horizon, in model time units.
+    unit
+        The model time unit in words, for the labels ("weeks", "days").
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one image: row = recency, column = frequency.
+    """
+    plt.figure(figsize=(7, 6))
+    ax = lifetimes_plotting.plot_frequency_recency_matrix(
+        fitter, T=t, max_frequency=max_frequency, max_recency=max_recency, cmap="viridis",
+        title=f"Expected purchases in the next {t:g} {unit}, by purchase history\n"
+              f"(customers first seen {max_recency:g} {unit} ago)")
+    _matrix_labels(ax, unit, f"expected purchases in the next {t:g} {unit}")
+    return ax
+
+
+def plot_probability_alive_matrix(fitter, max_frequency: int, max_recency: int,
+                                  unit: str = "weeks") -> Axes:
+    """Probability alive by frequency and recency, for customers first seen ``max_recency``
+    units ago.
+
+    Reads like :func:`plot_frequency_recency_matrix`: a customer whose last purchase is recent
+    (bottom rows) is likely alive; the more often they used to buy, the sooner a silence means
+    they have left. Drawn by lifetimes' ``plot_probability_alive_matrix`` on a new figure.
+
+    Parameters
+    ----------
+    fitter
+        A fitted lifetimes purchase model with ``params_``.
+    max_frequency, max_recency
+        The largest frequency and recency (model time units) shown.
+    unit
+        The model time unit in words, for the labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one image: row = recency, column = frequency.
+    """
+    plt.figure(figsize=(7, 6))
+    ax = lifetimes_plotting.plot_probability_alive_matrix(
+        fitter, max_frequency=max_frequency, max_recency=max_recency, cmap="RdYlGn",
+        vmin=0, vmax=1,
+        title=f"Probability a customer is still active, by purchase history\n"
+              f"(customers first seen {max_recency:g} {unit} ago)")
+    _matrix_labels(ax, unit, "probability alive")
+    return ax
+
+
+def plot_tracking(tracking: pd.DataFrame, calibration_end, period: str = "week") -> plt.Figure:
+    """Repeat purchases per period and cumulated, actual vs model, across calibration and
+    holdout.
+
+    Left of the dashed line the model was fitted on these purchases; right of it, it forecasts
+    purchases it has not seen: the lines should stay together there.
+
+    Parameters
+    ----------
+    tracking
+        One row per period in order: ``period``, ``period_start`` (date),
+        ``repeat_purchases`` (actual) and ``expected_repeat_purchases`` (model).
+    calibration_end
+        The last day of the calibration period (a date).
+    period
+        The period's name in words, for the labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two Axes (per period, cumulative), each with the actual and the model line.
+    """
+    require_frame_columns(tracking, "tracking", ("period", "period_start", "repeat_purchases",
+                                                 "expected_repeat_purchases"))
+    tracking = tracking.sort_values("period")
+    start = pd.to_datetime(tracking["period_start"])
+    actual = tracking["repeat_purchases"].to_numpy(dtype=float)
+    expected = tracking["expected_repeat_purchases"].to_numpy(dtype=float)
+    fig, (per_period, cumulative) = plt.subplots(1, 2, figsize=(13, 4.5))
+    for ax, (observed, model), what in (
+            (per_period, (actual, expected), f"repeat purchases per {period}"),
+            (cumulative, (actual.cumsum(), expected.cumsum()), "cumulative repeat purchases")):
+        ax.plot(start, observed, color=_ACTUAL, label="actual")
+        ax.plot(start, model, color=_MODEL, linestyle="--", label="model")
+        ax.axvline(pd.Timestamp(calibration_end), color="black", linestyle=":", linewidth=1)
+        ax.annotate("calibration | holdout", (pd.Timestamp(calibration_end), 1),
+                    xycoords=("data", "axes fraction"), xytext=(0, -4),
+                    textcoords="offset points", ha="center", va="top", fontsize=8)
+        ax.set(xlabel=f"{period} starting", ylabel=what, title=what.capitalize())
+        ax.yaxis.set_major_formatter("{x:,.0f}")
+        ax.legend(loc="lower right" if ax is cumulative else "upper right")
+    fig.suptitle("Tracking: does the model follow the purchases it did not see?")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def plot_holdout_by_frequency(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Mean repeat purchases in the holdout, actual vs predicted, by purchases in calibration.
+
+    Fader, Hardie and Lee's conditional-expectation check: the model must get right not only
+    the total but who buys, from the one-time buyers to the most frequent.
+
+    Parameters
+    ----------
+    table
+        One row per calibration frequency in order: ``frequency_cal`` (the last row is the
+        open bucket, e.g. 7 meaning 7 or more), ``actual_mean`` and ``predicted_mean``.
+    ax
+        Axes to draw on; a new figure if None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With two lines, actual and predicted.
+    """
+    require_frame_columns(table, "holdout by frequency",
+                          ("frequency_cal", "actual_mean", "predicted_mean"))
+    table = table.sort_values("frequency_cal")
+    labels = [f"{int(f)}" for f in table["frequency_cal"]]
+    labels[-1] += "+"
+    ax = ax if ax is not None else plt.subplots(figsize=(8, 4.5))[1]
+    x = np.arange(len(table))
+    ax.plot(x, table["actual_mean"].to_numpy(dtype=float), marker="o", color=_ACTUAL,
+            label="actual")
+    ax.plot(x, table["predicted_mean"].to_numpy(dtype=float), marker="o", linestyle="--",
+            color=_MODEL, label="model")
+    ax.set_xticks(x, labels)
+    ax.set(xlabel="repeat purchases in the calibration period",
+           ylabel="mean repeat purchases in the holdout",
+           title="Holdout purchases by calibration purchases: actual vs model")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_model_comparison(comparison: pd.DataFrame) -> plt.Figure:
+    """The purchase models side by side: holdout error per customer, and BIC.
+
+    Parameters
+    ----------
+    comparison
+        One row per model: ``model``, ``holdout_mae``, ``holdout_rmse`` (repeat purchases per
+        customer in the holdout) and ``bic`` (on the calibration period).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two Axes: the errors (a MAE and an RMSE bar per model) and BIC (a bar per model).
+        Lower is better on both.
+    """
+    require_frame_columns(comparison, "model comparison",
+                          ("model", "holdout_mae", "holdout_rmse", "bic"))
+    names = [_MODEL_NAMES.get(model, model) for model in comparison["model"]]
+    x = np.arange(len(comparison))
+    fig, (errors, bic) = plt.subplots(1, 2, figsize=(11, 4))
+    errors.bar(x - 0.2, comparison["holdout_mae"], width=0.4, color=_ACTUAL,
+               label="mean absolute error")
+    errors.bar(x + 0.2, comparison["holdout_rmse"], width=0.4, color=_MODEL,
+               label="root mean squared error")
+    errors.set_xticks(x, names)
+    errors.set(ylabel="repeat purchases per customer",
+               title="Holdout error (lower is better)")
+    errors.legend(loc="lower right", fontsize=8)
+    bic.bar(x, comparison["bic"], color="#8C8C8C")
+    bic.set_xticks(x, names)
+    # BICs differ by tens on values in the thousands: start the axis near the smallest
+    low, high = comparison["bic"].min(), comparison["bic"].max()
+    bic.set_ylim(low - 0.5 * (high - low) - 1, high + 0.2 * (high - low) + 1)
+    bic.set(ylabel="BIC on the calibration period", title="BIC (lower is better)")
+    fig.suptitle("Which purchase model forecasts best")
+    fig.tight_layout()
+    return fig
+
+
+def plot_loyalty(scenarios: pd.DataFrame, currency: str = "",
+                 ax: Axes | None = None) -> Axes:
+    """Total customer equity now and if fewer customers dropped out, with each gain.
+
+    Parameters
+    ----------
+    scenarios
+        One row per scenario, the current one first: ``scenario`` (its name),
+        ``dropout_cut`` (0 for now, 0.1 for a 10% lower dropout probability …),
+        ``total_equity`` and ``gain`` (over now).
+    currency
+        For the axis label.
+    ax
+        Axes to draw on; a new figure if None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar per scenario, its height the total equity.
+    """
+    require_frame_columns(scenarios, "loyalty scenarios",
+                          ("scenario", "dropout_cut", "total_equity", "gain"))
+    ax = ax if ax is not None else plt.subplots(figsize=(8, 4.5))[1]
+    x = np.arange(len(scenarios))
+    colours = np.where(scenarios["dropout_cut"].to_numpy(dtype=float) > 0, "#55A868", "#8C8C8C")
+    ax.bar(x, scenarios["total_equity"], color=colours)
+    for position, row in zip(x, scenarios.itertuples(), strict=True):
+        text = f"{row.total_equity:,.0f}"
+        if row.dropout_cut > 0:
+            text += f"\n+{row.gain:,.0f} ({row.gain / (row.total_equity - row.gain):+.1%})"
+        ax.annotate(text, (position, row.total_equity), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, [f"{row.scenario}\n(dropout -{row.dropout_cut:.0%})" if row.dropout_cut
+                      else row.scenario for row in scenarios.itertuples()])
+    ax.margins(y=0.15)
+    money = f" ({currency})" if currency else ""
+    ax.set(ylabel=f"total customer equity{money}",
+           title="The value of loyalty: customer equity if fewer customers dropped out")
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    return ax
+
+
+def plot_clv_interval(per_customer: pd.DataFrame, n: int = 20, level: float = 0.95,
+                      currency: str = "", ax: Axes | None = None) -> Axes:
+    """CLV of the ``n`` most valuable customers, each with its uncertainty interval.
+
+    Parameters
+    ----------
+    per_customer
+        One row per customer: ``clv``, ``clv_low``, ``clv_high``; ``customer_id`` labels the
+        rows when present.
+    n
+        How many customers, highest CLV first.
+    level
+        The interval's coverage, for the title.
+    currency
+        For the axis label.
+    ax
+        Axes to draw on; a new figure if None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One point per customer at its CLV (top row the highest) and a line over its interval.
+    """
+    require_frame_columns(per_customer, "clv", ("clv", "clv_low", "clv_high"))
+    keys = ["clv", "customer_id"] if "customer_id" in per_customer else ["clv"]
+    top = per_customer.sort_values(keys, ascending=[False] + [True] * (len(keys) - 1),
+                                   kind="stable").head(n)
+    rows = np.arange(len(top))
+    ax = ax if ax is not None else plt.subplots(figsize=(8, 0.3 * len(top) + 1.5))[1]
+    ax.hlines(rows, top["clv_low"], top["clv_high"], color=_ACTUAL, linewidth=2,
+              label=f"{level:.0%} interval")
+    ax.plot(top["clv"].to_numpy(dtype=float), rows, "o", color="black", label="estimate")
+    labels = top["customer_id"].astype(str) if "customer_id" in top else rows + 1
+    ax.set_yticks(rows, labels)
+    ax.invert_yaxis()
+    money = f" ({currency})" if currency else ""
+    ax.set(xlabel=f"customer lifetime value{money}", ylabel="customer",
+           title=f"CLV of the {len(top)} most valuable customers, with {level:.0%} intervals")
+    ax.xaxis.set_major_formatter("{x:,.0f}")
+    ax.legend(loc="lower right", fontsize=8)
     return ax
 
 
