@@ -184,6 +184,9 @@ class CLVConfig(_Strict):
         description="relative cuts in the dropout probability for the value-of-loyalty "
                     "scenarios (0.10: one customer in ten who would drop out stays)")
     seed: int = Field(42, description="seed of the fits' starting points and the bootstrap")
+    truth: str | None = Field(
+        None, description="JSON of a simulation's true model parameters (the demo's "
+                          "truth/parameters.json), shown beside the estimates")
 
     @field_validator("retention_steps")
     @classmethod
@@ -368,6 +371,15 @@ class RunConfig(_Strict):
                 f"{', '.join(repr(n) for n in phoned)} map a phone, and phones written without "
                 f"their country code are read as numbers of that region: set it to an ISO "
                 f"3166 code such as IT, GB, US or DE")
+        return self
+
+    @model_validator(mode="after")
+    def _calibration_before_as_of(self) -> RunConfig:
+        # the holdout runs from the day after calibration_end to as_of: it must hold a day
+        if self.clv.calibration_end is not None and self.clv.calibration_end >= self.as_of:
+            raise ValueError(
+                f"'clv.calibration_end' ({self.clv.calibration_end}) must be before as_of "
+                f"({self.as_of}): the models are validated on the days after it, up to as_of")
         return self
 
     @property

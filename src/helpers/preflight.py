@@ -40,11 +40,13 @@ def _sample_problem(cfg: RunConfig, name: str) -> str | None:
     return None
 
 
-def _identity_file_problems(cfg: RunConfig) -> list[str]:
-    """The files ``identity`` names (truth, previous_xref, review_decisions) must exist."""
+def _named_file_problems(cfg: RunConfig) -> list[str]:
+    """The files ``identity`` names (truth, previous_xref, review_decisions) and
+    ``clv.truth`` must exist."""
     named = {"identity.truth": cfg.identity.truth,
              "identity.previous_xref": cfg.identity.previous_xref,
-             "identity.review_decisions": cfg.identity.review_decisions}
+             "identity.review_decisions": cfg.identity.review_decisions,
+             "clv.truth": cfg.clv.truth}
     return [f"{key}: no file {cfg.resolve_path(raw)}" for key, raw in named.items()
             if raw and not cfg.resolve_path(raw).is_file()]
 
@@ -58,7 +60,7 @@ def check_sources(cfg: RunConfig) -> list[str]:
         One message per source with a problem, each naming the file, and the column or row
         where there is one (a missing file or sheet, a wrong encoding or delimiter, a mapped
         column not in the file, every sample row rejected), then one per missing file the
-        ``identity`` section names; empty when everything can be loaded.
+        ``identity`` and ``clv`` sections name; empty when everything can be loaded.
     """
     problems = [problem for name in cfg.sources if (problem := _sample_problem(cfg, name))]
-    return problems + _identity_file_problems(cfg)
+    return problems + _named_file_problems(cfg)

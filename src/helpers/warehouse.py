@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from helpers.config import DEMO_CONFIG, KIT_ROOT, RunConfig, load_config
-from helpers.tables import stage_of, table
+from helpers.tables import TABLES, stage_of, table
 
 __all__ = ["WAREHOUSE_FILE", "MANIFEST_FILE", "MissingTableError", "MissingColumnError",
            "PublishedRunError", "connect", "open_run", "sql_literal", "sql_identifier",
@@ -227,16 +227,26 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str,
         (preferred for transaction-level work: the data never leaves DuckDB).
     temporary
         Make a TEMP table: a step inside a builder, gone with the connection.
+
+    A DataFrame written to a registered table (:mod:`helpers.tables`) has its registered
+    columns cast to the registry's types: pandas' own types (a float count, a timestamp for a
+    date) never reach the warehouse. (Which columns a table has is checked against the
+    registry by the end-to-end test.)
     """
     kind = "TEMP TABLE" if temporary else "TABLE"
     if isinstance(data, str):
         con.execute(f"CREATE OR REPLACE {kind} {name} AS {data}")
-    else:
-        con.register("_incoming", data)
-        try:
-            con.execute(f"CREATE OR REPLACE {kind} {name} AS SELECT * FROM _incoming")
-        finally:
-            con.unregister("_incoming")
+        return scalar(con, f"SELECT count(*) FROM {name}")
+    select = "*"
+    if isinstance(data, pd.DataFrame) and not temporary and name in TABLES:
+        types = {c.name: c.type for c in TABLES[name].columns}
+        select = ", ".join(f"CAST({sql_identifier(c)} AS {types[c]}) AS {sql_identifier(c)}"
+                           if c in types else sql_identifier(c) for c in data.columns)
+    con.register("_incoming", data)
+    try:
+        con.execute(f"CREATE OR REPLACE {kind} {name} AS SELECT {select} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
     return scalar(con, f"SELECT count(*) FROM {name}")
 
 
