@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 DEMO_DATA := data/demo/.complete
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo-data demo cdnow test bench-identify lint docs strip lab clean
+.PHONY: help setup demo-data demo cdnow cdnow-sample test bench bench-identify bench-clv \
+	bench-clv-coverage lint docs strip lab clean
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -33,13 +34,24 @@ demo: $(DEMO_DATA) ## run the whole kit on the demo client; prints the report's 
 cdnow: $(STAMP) ## run the kit on the real CDNOW data that ships with lifetimes
 	$(BIN)/cvkit run configs/cdnow.yaml
 
+cdnow-sample: $(STAMP) ## the CDNOW sample of the papers: models validated on weeks 40-78
+	$(BIN)/cvkit run configs/cdnow_sample.yaml
+
 test: $(DEMO_DATA) ## run all tests: helpers, notebooks (nbval), end to end, lint
 	@# pytest exits 5 when it collects no tests: report it instead of failing obscurely
 	$(BIN)/pytest tests --nbval-lax notebooks; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
 
+bench: bench-identify bench-clv bench-clv-coverage ## every benchmark (about 15 minutes)
+
 bench-identify: $(STAMP) ## time identifying 100,000 source records (target: under 30 s)
 	$(BIN)/python benchmarks/identify_bench.py
+
+bench-clv: $(STAMP) ## notebook 03 on 10 million order lines, summary and CLV against lifetimes
+	$(BIN)/python benchmarks/clv_bench.py
+
+bench-clv-coverage: $(STAMP) ## do the parameter intervals cover the truth? 5 demo seeds
+	$(BIN)/python benchmarks/clv_coverage_bench.py
 
 lint: $(STAMP) ## ruff over code and notebooks
 	$(BIN)/ruff check src tests notebooks benchmarks
