@@ -16,6 +16,7 @@ from lifetimes import plotting as lifetimes_plotting
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
+from helpers.clv.fitting import MODEL_NAMES
 from helpers.differentiate import value_concentration
 from helpers.warehouse import require_frame_columns
 
@@ -102,7 +103,7 @@ def plot_cohort_retention(cohorts: pd.DataFrame, ax: Axes | None = None) -> Axes
 
 
 def plot_frequency_fit(model_fit: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Bar chart: customers with 0, 1, …, 7+ repeat purchases, actual vs BG/NBD expected.
+    """Bar chart: customers with 0, 1, …, 7+ repeat purchases, actual vs the model's expectation.
 
     Parameters
     ----------
@@ -122,7 +123,7 @@ def plot_frequency_fit(model_fit: pd.DataFrame, ax: Axes | None = None) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     sns.barplot(data=bars, x="repeat purchases", y="count", hue="customers", ax=ax)
-    ax.set_title("Repeat purchases in the observed period: actual vs BG/NBD")
+    ax.set_title("Repeat purchases in the observed period: actual vs model")
     ax.set_ylabel("customers")
     return ax
 
@@ -141,7 +142,7 @@ def plot_p_alive(clv: pd.DataFrame, ax: Axes | None = None) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     sns.histplot(data=clv, x="p_alive", bins=20, binrange=(0, 1), ax=ax)
-    ax.set_title("Probability alive (BG/NBD)")
+    ax.set_title("Probability alive")
     ax.set_ylabel("customers")
     return ax
 
@@ -175,7 +176,6 @@ __all__ += ["plot_alive_history", "plot_frequency_recency_matrix",
             "plot_probability_alive_matrix", "plot_tracking", "plot_holdout_by_frequency",
             "plot_model_comparison", "plot_loyalty", "plot_clv_interval"]
 
-_MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
 _ACTUAL, _MODEL = "#4C72B0", "#DD8452"
 
 
@@ -411,7 +411,7 @@ def plot_model_comparison(comparison: pd.DataFrame) -> plt.Figure:
     """
     require_frame_columns(comparison, "model comparison",
                           ("model", "holdout_mae", "holdout_rmse", "bic"))
-    names = [_MODEL_NAMES.get(model, model) for model in comparison["model"]]
+    names = [MODEL_NAMES.get(model, model) for model in comparison["model"]]
     x = np.arange(len(comparison))
     fig, (errors, bic) = plt.subplots(1, 2, figsize=(11, 4))
     errors.bar(x - 0.2, comparison["holdout_mae"], width=0.4, color=_ACTUAL,

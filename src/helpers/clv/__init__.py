@@ -5,7 +5,7 @@ Stage 03 of the kit. The notebook calls two builders:
 * :func:`build_model_fit` — fits every purchase model of ``clv.purchase_models`` (BG/NBD,
   Pareto/NBD, modified BG/NBD) on the calibration period (:func:`calibration_holdout_summary`),
   validates them on the holdout that follows, chooses one (:func:`choose_model`), then fits
-  them and the Gamma-Gamma spend model on the whole history (:func:`rfm_summary`). It writes
+  it and the Gamma-Gamma spend model on the whole history (:func:`rfm_summary`). It writes
   ``model_fit`` (every parameter with its interval, likelihoods, fit checks), and the
   validation: ``model_comparison``, ``holdout_by_frequency`` and ``purchase_tracking``;
 * :func:`build_clv` — rebuilds the chosen model from ``model_fit`` (:func:`fitted_models`)
@@ -106,8 +106,9 @@ def _probability_of_n(fit: ModelFit, age: float, n: int) -> float:
     if fit.model == "pareto_nbd":
         # lifetimes' Pareto/NBD has only the conditional form; a customer of age 0 with no
         # repeat purchase has no history, so it is the unconditional one
-        return float(fit.fitter.conditional_probability_of_n_purchases_up_to_time(
-            n, age, 0.0, 0.0, 0.0))
+        with np.errstate(invalid="ignore", divide="ignore"):  # lifetimes' logaddexp of -inf
+            return float(fit.fitter.conditional_probability_of_n_purchases_up_to_time(
+                n, age, 0.0, 0.0, 0.0))
     return float(fit.fitter.probability_of_n_purchases_up_to_time(age, n))
 
 
@@ -244,7 +245,7 @@ def build_model_fit(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
        each customer's repeat purchases in the holdout (:mod:`helpers.clv.validation`).
     2. The scoring model is ``clv.purchase_model``, or with 'auto' the smallest holdout MAE
        (without a usable holdout: the smallest BIC on the whole history).
-    3. Every purchase model and Gamma-Gamma are fitted on the whole history.
+    3. The chosen model and Gamma-Gamma are fitted on the whole history.
 
     Reads ``transactions`` (customer_id, order_date, amount). Writes ``model_fit``
     (:func:`model_fit_table`), ``model_comparison`` (one row per model: calibration
@@ -254,10 +255,12 @@ def build_model_fit(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     """
     calibration_fits, comparison, by_frequency, tracking = _validation_tables(con, cfg)
     summary = rfm_summary(con, cfg)
-    whole = [fit_purchase_model(summary, model, cfg) for model in cfg.clv.purchase_models]
-    spend = fit_spend_model(summary, cfg)
-    if not calibration_fits:
-        # no holdout errors: the whole-history fits are compared by BIC alone
+    if calibration_fits:
+        chosen = choose_model(comparison, cfg)
+        whole = [fit_purchase_model(summary, chosen, cfg)]
+    else:
+        # no holdout errors: every model is fitted on the whole history, compared by BIC
+        whole = [fit_purchase_model(summary, model, cfg) for model in cfg.clv.purchase_models]
         why = comparison
         comparison = pd.DataFrame({
             "model": [fit.model for fit in whole], "holdout_mae": np.nan,
@@ -267,7 +270,9 @@ def build_model_fit(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
             "log_likelihood_spread": [fit.log_likelihood_spread for fit in whole],
             "penalizer": [fit.penalizer for fit in whole],
             "how": [f"{fit.how} {why}" for fit in whole]})
-    chosen = choose_model(comparison, cfg)
+        chosen = choose_model(comparison, cfg)
+        whole = [fit for fit in whole if fit.model == chosen]
+    spend = fit_spend_model(summary, cfg)
     comparison = comparison.assign(chosen=comparison["model"] == chosen)
     logger.info("purchase model scoring customers: %s", MODEL_NAMES[chosen])
     write_table(con, "model_comparison", comparison.reindex(
