@@ -311,8 +311,11 @@ def compare_summaries(ours: pd.DataFrame, reference: pd.DataFrame) -> str | None
 
 
 def stored_params(fits: pd.DataFrame, model: str, names) -> pd.Series:
-    """``model``'s whole-history estimates from ``model_fit``."""
-    rows = fits[(fits["model"] == model) & (fits["fitted_on"] == clv.WHOLE_HISTORY)]
+    """``model``'s estimates from ``model_fit``: on the whole history for the scoring model
+    and Gamma-Gamma, on the calibration period for the models compared with it."""
+    rows = fits[fits["model"] == model]
+    if (rows["fitted_on"] == clv.WHOLE_HISTORY).any():
+        rows = rows[rows["fitted_on"] == clv.WHOLE_HISTORY]
     return rows.set_index("metric")["value"].loc[list(names)].astype(float)
 
 
