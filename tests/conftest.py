@@ -71,3 +71,22 @@ def con():
     connection = duckdb.connect()
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def small_client(tmp_path_factory):
+    """A small generated client (400 people, test_end_to_end.write_small_client): its folder
+    and config."""
+    from test_end_to_end import write_small_client
+
+    root = tmp_path_factory.mktemp("client")
+    return root, write_small_client(root)
+
+
+@pytest.fixture(scope="session")
+def small_report(small_client):
+    """One good `cvkit run` of the small client, shared by the session: its report folder."""
+    from test_end_to_end import run_small_client
+
+    root, config = small_client
+    return run_small_client(root, "reports", config)

@@ -1,8 +1,9 @@
 """The whole chain through Papermill: `cvkit run` on a small generated client.
 
-One good run is shared by the module (about half a minute); the failure tests then check
-that a bad run never touches it. Scheduled-run behaviour (lock, signals, latest, --keep) is
-in test_runs.py.
+One good run (the conftest's ``small_report``) is shared by the session: about a minute, and
+test_reproducible.py compares a second run with it. The failure tests then check that a bad
+run never touches it. Scheduled-run behaviour (lock, signals, latest, --keep) is in
+test_runs.py.
 """
 
 import hashlib
@@ -41,22 +42,24 @@ def write_small_client(root: Path) -> dict:
     return config
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    root = tmp_path_factory.mktemp("client")
-    return root, write_small_client(root)
-
-
-@pytest.fixture(scope="module")
-def report(client):
-    root, config = client
-    result = cvkit("run", str(root / "small.yaml"), "--out", str(root / "reports"),
-                   "--no-progress")
+def run_small_client(root: Path, out: str, config: dict) -> Path:
+    """`cvkit run` of the small client into ``root/out``; the report's folder."""
+    result = cvkit("run", str(root / "small.yaml"), "--out", str(root / out), "--no-progress")
     assert result.returncode == 0, result.stderr[-3000:]
-    folder = root / "reports" / "small" / str(config["as_of"])
+    folder = root / out / "small" / str(config["as_of"])
     assert len(result.stdout.splitlines()) == 1
     assert result.stdout.strip().endswith(f"; {folder / 'report.html'}")
     return folder
+
+
+@pytest.fixture
+def client(small_client):
+    return small_client
+
+
+@pytest.fixture
+def report(small_report):
+    return small_report
 
 
 def test_every_output_file_is_written(report):

@@ -1,31 +1,20 @@
 """Same inputs and config, same outputs to the byte: `cvkit run` twice on a small generated
 client gives the same warehouse (every table, every row in order, exact values) and the same
-export files. Two full runs: about a minute.
+export files. Two full runs (one shared with test_end_to_end.py): about a minute each.
 """
 
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from test_end_to_end import write_small_client
+from test_end_to_end import run_small_client
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    """The small client of test_end_to_end.py (400 people) run into two folders."""
-    root = tmp_path_factory.mktemp("reproducible")
-    config = write_small_client(root)
-    path = root / "small.yaml"
-    folders = []
-    for out in ("first", "second"):
-        result = subprocess.run([sys.executable, "-m", "helpers.cli", "run", str(path),
-                                 "--out", str(root / out), "--no-progress"],
-                                capture_output=True, text=True, timeout=900)
-        assert result.returncode == 0, result.stderr[-3000:]
-        folders.append(root / out / "small" / str(config["as_of"]))
-    return folders
+def two_runs(small_client, small_report):
+    """The small client (400 people): the session's shared run and a second one."""
+    root, config = small_client
+    return [small_report, run_small_client(root, "second", config)]
 
 
 def tables(folder: Path) -> dict[str, str]:
