@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -212,8 +213,8 @@ def test_gamma_gamma_needs_repeat_customers(make_config):
         clv.fit_gamma_gamma(one_timers, make_config(AS_OF, "day"))
 
 
-def test_cdnow_sample_reproduces_published_estimates(make_config):
-    """The CDNOW sample shipped with lifetimes, 39 weeks to 1997-09-30, as in FHL (2005)."""
+def cdnow_sample_warehouse() -> duckdb.DuckDBPyConnection:
+    """The CDNOW sample shipped with lifetimes as a warehouse's ``transactions``."""
     path = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
     raw = pd.read_csv(path, sep=r"\s+", header=None,
                       names=["customer", "sample_id", "date", "cds", "dollars"])
@@ -222,6 +223,12 @@ def test_cdnow_sample_reproduces_published_estimates(make_config):
     con.execute("CREATE TABLE transactions AS SELECT printf('C%05d', customer) AS customer_id, "
                 "strptime(CAST(date AS VARCHAR), '%Y%m%d')::DATE AS order_date, "
                 "dollars AS amount FROM raw")
+    return con
+
+
+def test_cdnow_sample_reproduces_published_estimates(make_config):
+    """The CDNOW sample shipped with lifetimes, 39 weeks to 1997-09-30, as in FHL (2005)."""
+    con = cdnow_sample_warehouse()
     cfg = make_config(date(1997, 9, 30), "week")
     summary = clv.rfm_summary(con, cfg)
     # FHL count 2,357 customers, 8 of them with only a $0 first purchase: a day whose lines
@@ -417,3 +424,38 @@ def test_models_rebuilt_from_model_fit_score_exactly_as_the_fitted_ones(fits, po
     con.execute("DELETE FROM model_fit WHERE metric = 'q'")
     with pytest.raises(ValueError, match=r"no gamma_gamma parameter\(s\) \['q'\]"):
         clv.fitted_models(con)
+
+
+@pytest.mark.parametrize(("clv_settings", "why"), [
+    ({"holdout_days": 0}, "the config sets no holdout period"),
+    ({"calibration_end": date(1997, 1, 3)}, "the calibration period up to 1997-01-03 is too thin"),
+])
+def test_without_a_usable_holdout_the_models_are_chosen_by_bic(make_config, clv_settings, why):
+    """No holdout, or one that leaves too little to fit on: every model is fitted on the whole
+    history, the smallest BIC scores customers, and each row says why it was not validated."""
+    con = cdnow_sample_warehouse()
+    cfg = make_config(date(1998, 6, 30), "week",
+                      clv={"purchase_models": ["bgnbd", "mbgnbd"], **clv_settings})
+    clv.build_model_fit(con, cfg)
+    comparison = con.execute("SELECT * FROM model_comparison ORDER BY bic").df()
+    assert len(comparison) == 2 and comparison["holdout_mae"].isna().all()
+    assert comparison["chosen"].tolist() == [True, False]
+    assert comparison["how"].str.contains(why).all()
+    for empty in ("holdout_by_frequency", "purchase_tracking"):
+        assert con.execute(f"SELECT count(*) FROM {empty}").fetchall() == [(0,)]
+    assert clv.fitted_models(con).purchase_model == comparison["model"].iloc[0]
+
+
+def test_true_parameters_are_converted_to_the_runs_time_unit(make_config, tmp_path):
+    (tmp_path / "truth.json").write_text(json.dumps({
+        "bgnbd": {"r": 1.0, "alpha": 6.0, "a": 0.9, "b": 4.0, "time_unit": "weeks"},
+        "gamma_gamma": {"p": 6.0, "q": 4.0, "gamma": 35.0}}))
+    truth_file = str(tmp_path / "truth.json")
+    weeks = clv.true_parameters(make_config(AS_OF, "week", clv={"truth": truth_file}))
+    days = clv.true_parameters(make_config(AS_OF, "day", clv={"truth": truth_file}))
+    alpha = {name: frame.set_index("metric").loc["alpha", "true_value"]
+             for name, frame in (("weeks", weeks), ("days", days))}
+    # alpha is a scale of time: 6 weeks are 42 days
+    assert alpha == {"weeks": 6.0, "days": 42.0}
+    assert weeks.set_index("metric").loc["v", "true_value"] == 35.0
+    assert clv.true_parameters(make_config(AS_OF, "week")) is None
