@@ -459,3 +459,21 @@ def test_true_parameters_are_converted_to_the_runs_time_unit(make_config, tmp_pa
     assert alpha == {"weeks": 6.0, "days": 42.0}
     assert weeks.set_index("metric").loc["v", "true_value"] == 35.0
     assert clv.true_parameters(make_config(AS_OF, "week")) is None
+
+
+def test_parameter_table_says_which_intervals_hold_the_truth(make_config, tmp_path):
+    (tmp_path / "truth.json").write_text(json.dumps({
+        "bgnbd": {"r": 1.0, "alpha": 6.0, "a": 0.9, "b": 4.0, "time_unit": "weeks"},
+        "gamma_gamma": {"p": 6.0, "q": 4.0, "v": 35.0}}))
+    fits = pd.DataFrame({
+        "model": ["bgnbd", "bgnbd", "bgnbd", "pareto_nbd"],
+        "fitted_on": ["whole history", "whole history", "whole history", "calibration"],
+        "metric": ["r", "alpha", "log_likelihood", "s"],
+        "value": [1.05, 6.4, -100.0, 0.6], "low": [0.98, 6.1, None, 0.3],
+        "high": [1.11, 6.7, None, 1.1]})
+    table = clv.parameter_table(fits, make_config(AS_OF, "week",
+                                                  clv={"truth": str(tmp_path / "truth.json")}))
+    assert table["metric"].tolist() == ["r", "alpha", "s"]  # parameters only, in order
+    assert table["covered"].iloc[:2].tolist() == [True, False]
+    assert pd.isna(table["covered"].iloc[2])  # the truth has no Pareto/NBD
+    assert "true_value" not in clv.parameter_table(fits, make_config(AS_OF, "week")).columns

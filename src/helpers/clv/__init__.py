@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
-from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.fitters import BaseFitter
 
 from helpers.clv.fitting import (
+    FITTERS,
     INDEPENDENCE_WARNING_CORRELATION,
     MIN_CUSTOMERS,
     MIN_REPEAT_CUSTOMERS,
@@ -83,7 +83,8 @@ __all__ = ["rfm_summary", "calibration_holdout_summary", "calibration_end", "fit
            "fit_gamma_gamma", "fit_purchase_model", "fit_spend_model",
            "frequency_monetary_correlation", "score_customers", "clv_intervals",
            "loyalty_scenarios", "alive_history", "customers_to_follow", "model_fit_table",
-           "FittedModels", "fitted_models", "lifetimes_fitter", "true_parameters",
+           "FittedModels", "fitted_models", "lifetimes_fitter", "parameter_table",
+           "true_parameters",
            "build_model_fit", "build_clv",
            "INDEPENDENCE_WARNING_CORRELATION", "MIN_CUSTOMERS", "MIN_REPEAT_CUSTOMERS",
            "SUMMARY_COLUMNS", "TRANSACTION_COLUMNS", "CLV_COLUMNS", "DAYS_PER_MONTH",
@@ -333,8 +334,7 @@ def fitted_models(con: duckdb.DuckDBPyConnection) -> FittedModels:
 def lifetimes_fitter(model: str, params: pd.Series) -> BaseFitter:
     """A lifetimes purchase model carrying ``params`` (for its charts and methods, which use
     only ``params_``)."""
-    fitter = {"bgnbd": BetaGeoFitter, "pareto_nbd": ParetoNBDFitter,
-              "mbgnbd": ModifiedBetaGeoFitter}[model]()
+    fitter = FITTERS[model]()
     fitter.params_ = params[list(PARAMETER_NAMES[model])].astype(float)
     return fitter
 
@@ -373,6 +373,36 @@ def build_clv(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     equity.insert(0, "model", models.purchase_model)
     write_table(con, "customer_equity", equity)
     return write_table(con, "clv", scores)
+
+
+def parameter_table(model_fit: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
+    """Every fitted parameter with its interval and, for a simulation, the truth beside it.
+
+    Parameters
+    ----------
+    model_fit
+        The ``model_fit`` table: ``model``, ``fitted_on``, ``metric``, ``value``, ``low``,
+        ``high`` (parameters are the rows with an interval).
+    cfg
+        Uses ``clv.truth`` (see :func:`true_parameters`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``metric``, ``value``, ``low``, ``high``, ``fitted_on``; with a truth file
+        also ``true_value`` and ``covered`` (the interval holds the truth; missing where the
+        truth has no such parameter).
+    """
+    require_frame_columns(model_fit, "model_fit",
+                          ("model", "fitted_on", "metric", "value", "low", "high"))
+    parameters = model_fit[model_fit["low"].notna()]
+    parameters = parameters[["model", "metric", "value", "low", "high", "fitted_on"]]
+    truth = true_parameters(cfg)
+    if truth is None:
+        return parameters.reset_index(drop=True)
+    parameters = parameters.merge(truth, on=["model", "metric"], how="left")
+    covered = parameters["true_value"].between(parameters["low"], parameters["high"])
+    return parameters.assign(covered=covered.where(parameters["true_value"].notna()))
 
 
 def true_parameters(cfg: RunConfig) -> pd.DataFrame | None:

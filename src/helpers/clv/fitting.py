@@ -49,7 +49,8 @@ from helpers.warehouse import require_frame_columns
 
 __all__ = ["CONVERGENCE_TOLERANCE", "INDEPENDENCE_WARNING_CORRELATION", "MIN_CUSTOMERS",
            "MIN_REPEAT_CUSTOMERS", "MODEL_NAMES", "MULTISTART_SAMPLE", "PARAMETER_NAMES",
-           "PENALIZER_LADDER", "PURCHASE_MODELS", "ModelFit", "fit_bgnbd", "fit_gamma_gamma",
+           "PENALIZER_LADDER", "PURCHASE_MODELS", "FITTERS", "ModelFit", "fit_bgnbd",
+           "fit_gamma_gamma",
            "fit_purchase_model", "fit_spend_model", "frequency_monetary_correlation",
            "pareto_nbd_log_likelihood", "repeat_customers"]
 
@@ -71,7 +72,8 @@ MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD
 #: lifetimes' parameter names, in the order of its likelihoods.
 PARAMETER_NAMES = {"bgnbd": ("r", "alpha", "a", "b"), "pareto_nbd": ("r", "alpha", "s", "beta"),
                    "mbgnbd": ("r", "alpha", "a", "b"), "gamma_gamma": ("p", "q", "v")}
-_FITTERS: dict[str, type[BaseFitter]] = {
+#: lifetimes' fitter class of each model.
+FITTERS: dict[str, type[BaseFitter]] = {
     "bgnbd": BetaGeoFitter, "pareto_nbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter,
     "gamma_gamma": GammaGammaFitter}
 #: Parameters in units of the rescaled data (time, or money for v): they scale back after the fit.
@@ -270,7 +272,7 @@ def _objective(data: _Data, penalizer: float) -> Callable[[np.ndarray], float]:
             return (-float(np.sum(data.weights * log_likelihood)) / data.n_customers
                     + penalizer * float(np.sum(params ** 2)))
         return pareto
-    static = _FITTERS[data.model]._negative_log_likelihood
+    static = FITTERS[data.model]._negative_log_likelihood
 
     def lifetimes_likelihood(log_params: np.ndarray) -> float:
         return static(log_params, *data.columns, data.weights, penalizer)
@@ -635,7 +637,7 @@ def _model_fit(model: str, data: _Data, cfg: RunConfig, original_columns: Sequen
     covariance_frame = pd.DataFrame(covariance, index=list(names), columns=list(names))
     standard_errors = params * np.sqrt(np.diag(covariance))
 
-    fitter = _FITTERS[model](penalizer_coef=search.penalizer)
+    fitter = FITTERS[model](penalizer_coef=search.penalizer)
     fitter.params_ = params
     fitter.data = pd.DataFrame(dict(zip([*original_columns, "weights"],
                                         [*data.columns, data.weights], strict=True)))

@@ -30,6 +30,7 @@ from numpy.polynomial import chebyshev
 from scipy.special import hyp2f1
 from scipy.stats import norm
 
+from helpers.clv.fitting import PARAMETER_NAMES, PURCHASE_MODELS
 from helpers.clv.summary import SUMMARY_COLUMNS
 from helpers.config import RunConfig
 from helpers.warehouse import require_frame_columns
@@ -51,11 +52,10 @@ LIFETIMES_FREQ = {"day": "D", "week": "W"}
 #: 30 days, or 4.345 weeks. :func:`discounted_clv` steps through the horizon as it does.
 LIFETIMES_MONTH = {"day": 30.0, "week": 4.345}
 
-#: Parameter names of each purchase model, in lifetimes' order.
-MODEL_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "pareto_nbd": ("r", "alpha", "s", "beta"),
-                "mbgnbd": ("r", "alpha", "a", "b")}
+#: Parameter names of each purchase model, in lifetimes' order (helpers.clv.fitting's).
+MODEL_PARAMS = {model: PARAMETER_NAMES[model] for model in PURCHASE_MODELS}
 #: Parameter names of the Gamma-Gamma spend model.
-SPEND_PARAMS = ("p", "q", "v")
+SPEND_PARAMS = PARAMETER_NAMES["gamma_gamma"]
 
 CLV_COLUMNS = (
     "customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
