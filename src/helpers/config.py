@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = ["KIT_ROOT", "DEMO_CONFIG", "ROLES", "DATE_ROLES", "NUMBER_ROLES", "DAYS_PER_UNIT",
            "ConfigError", "SourceConfig", "CostConfig", "CLVConfig", "RFMTWeights",
-           "TierConfig", "IdentityConfig", "QualityConfig", "PII_MODES", "PrivacyConfig",
+           "RFMSegmentRule", "DifferentiateConfig", "TierConfig", "IdentityConfig",
+           "QualityConfig", "PII_MODES", "PrivacyConfig",
            "RunConfig", "load_config"]
 
 #: The kit's folder (the git checkout); reports land in ``KIT_ROOT / "reports"`` by default.
@@ -218,6 +219,70 @@ class RFMTWeights(_Strict):
         return self
 
 
+class RFMSegmentRule(_Strict):
+    """One named RFM segment: the customers whose R, F and M scores (1-5) fall in its ranges."""
+
+    name: str = Field(min_length=1)
+    r: tuple[int, int] = (1, 5)
+    f: tuple[int, int] = (1, 5)
+    m: tuple[int, int] = (1, 5)
+
+    @model_validator(mode="after")
+    def _ranges_are_scores(self) -> RFMSegmentRule:
+        for letter in ("r", "f", "m"):
+            low, high = getattr(self, letter)
+            if not 1 <= low <= high <= 5:
+                raise ValueError(f"segment '{self.name}': {letter} must be [low, high] with "
+                                 f"1 <= low <= high <= 5, got [{low}, {high}]")
+        return self
+
+
+class DifferentiateConfig(_Strict):
+    """How customers' value today is measured and reported (notebook 02)."""
+
+    period: Literal["month", "quarter", "year"] = Field(
+        "year", description="length of one period of the customer-equity report and of the "
+                            "cohort matrix")
+    current_value_days: int = Field(
+        365, gt=0, description="window of the current value (revenue_12m, profit_12m, ...), "
+                               "ending on as_of")
+    net_new_days: int = Field(
+        90, gt=0, description="a new customer is still there at a period's end (net new) "
+                              "when they bought in its last this many days")
+    active_days: int = Field(
+        365, gt=0, description="a customer is active when they bought in this many days up "
+                               "to a period's end; existing when their first purchase is at "
+                               "least this many days before it")
+    segment_by: Literal["acquisition_channel", "customer_type", "rfm_segment", "none"] = Field(
+        "acquisition_channel", description="the customer attribute the equity report is "
+                                           "broken down by ('none': the whole base only)")
+    rfm_segments: list[RFMSegmentRule] | None = Field(
+        None, description="named RFM segments, first matching rule wins: each rule gives a "
+                          "name and score ranges r, f, m (e.g. [4, 5]); every R, F, M "
+                          "combination must fall under some rule. Default: the kit's map "
+                          "(helpers.differentiate.DEFAULT_RFM_SEGMENTS)")
+    campaign_window_days: int | None = Field(
+        None, gt=0, description="days after exposure over which a campaign's effect is "
+                                "measured (default: up to as_of)")
+
+    @model_validator(mode="after")
+    def _segments_cover_every_score(self) -> DifferentiateConfig:
+        if self.rfm_segments is None:
+            return self
+
+        def covered(r: int, f: int, m: int) -> bool:
+            return any(rule.r[0] <= r <= rule.r[1] and rule.f[0] <= f <= rule.f[1]
+                       and rule.m[0] <= m <= rule.m[1] for rule in self.rfm_segments)
+
+        uncovered = [f"R{r}F{f}M{m}" for r in range(1, 6) for f in range(1, 6)
+                     for m in range(1, 6) if not covered(r, f, m)]
+        if uncovered:
+            raise ValueError(f"rfm_segments leave {len(uncovered)} score combination(s) "
+                             f"without a segment, e.g. {', '.join(uncovered[:5])}: add a last "
+                             f"rule with no ranges to catch the rest")
+        return self
+
+
 class TierConfig(_Strict):
     """Thresholds that decide the value tiers."""
 
@@ -307,6 +372,7 @@ class RunConfig(_Strict):
     clv: CLVConfig = CLVConfig()
     rfmt_weights: RFMTWeights = RFMTWeights()
     tiers: TierConfig = TierConfig()
+    differentiate: DifferentiateConfig = DifferentiateConfig()
     identity: IdentityConfig = IdentityConfig()
     quality: QualityConfig = QualityConfig()
     pii: PrivacyConfig = PrivacyConfig()
