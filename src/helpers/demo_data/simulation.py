@@ -248,23 +248,29 @@ def simulate_occasions(rng: np.random.Generator, people: pd.DataFrame,
     ``J ~ Geometric(p)``, so only the first ``min(K, J)`` of those times happen. The person is
     alive at ``as_of`` when ``J > K``; otherwise they died right after their last purchase.
 
+    The sources hold dates, and the models count purchase *days* (two purchases on one day
+    are one): so the ``K`` times fall on distinct days, none on the acquisition day, and ``K``
+    is at most the days left. Left as continuous times, about 2% of repeat purchases shared a
+    day, all of them the heaviest buyers', and the fitted alpha came out 5% above the truth.
+
     Adds ``alive`` and ``death_t`` to ``people`` and returns one row per occasion with the
     person's row number and the time ``t`` in days since the window start.
     """
     n = len(people)
     lam, p, t0 = (people[c].to_numpy() for c in ("lam", "p", "t0"))
     weeks_left = (n_days - t0) / 7.0
-    k_if_immortal = rng.poisson(lam * weeks_left)
+    days_left = n_days - 1 - np.floor(t0).astype(np.int64)
+    k_if_immortal = np.minimum(rng.poisson(lam * weeks_left), days_left)
     j_until_death = rng.geometric(p)
     n_repeat = np.minimum(k_if_immortal, j_until_death)
 
     owner = np.repeat(np.arange(n), k_if_immortal)
-    u = rng.random(len(owner))
-    order = np.lexsort((u, owner))  # sorted by person, then time
-    owner, u = owner[order], u[order]
+    t = _on_distinct_days(rng, owner, t0[owner], np.full(len(owner), float(n_days)),
+                          np.arange(n), np.floor(t0).astype(np.int64))
+    order = np.lexsort((t, owner))  # sorted by person, then time
+    owner, t = owner[order], t[order]
     keep = rank_within_groups(owner) < n_repeat[owner]
-    owner, u = owner[keep], u[keep]
-    t_repeat = t0[owner] + u * (n_days - t0[owner])
+    owner, t_repeat = owner[keep], t[keep]
 
     alive = j_until_death > k_if_immortal
     # Whoever died did so right after their last repeat purchase (rows are in time order).
@@ -282,6 +288,27 @@ def simulate_occasions(rng: np.random.Generator, people: pd.DataFrame,
         "campaign_extra": False,
     })
     return occasions.sort_values(["person", "t"], kind="stable", ignore_index=True)
+
+
+def _on_distinct_days(rng: np.random.Generator, owner: np.ndarray, low: np.ndarray,
+                      high: np.ndarray, taken_owner: np.ndarray,
+                      taken_day: np.ndarray) -> np.ndarray:
+    """Uniform times in ``[low, high)``, one per row, no two of one ``owner`` on the same day
+    and none on a day ``taken`` by that owner already: a time that collides is drawn again,
+    until none does. The callers keep each owner's rows within the free days."""
+    t = low + rng.random(len(owner)) * (high - low)
+    stride = np.int64(1) << 32  # one owner's days never reach the next owner's keys
+    taken = taken_owner.astype(np.int64) * stride + taken_day
+    while True:
+        key = owner.astype(np.int64) * stride + np.floor(t).astype(np.int64)
+        collides = np.isin(key, taken)
+        _, first = np.unique(key, return_index=True)
+        repeated = np.ones(len(key), dtype=bool)
+        repeated[first] = False
+        redraw = np.flatnonzero(collides | repeated)
+        if len(redraw) == 0:
+            return t
+        t[redraw] = low[redraw] + rng.random(len(redraw)) * (high[redraw] - low[redraw])
 
 
 def occasion_channel(rng: np.random.Generator, people: pd.DataFrame,
@@ -327,20 +354,30 @@ def run_campaign(rng: np.random.Generator, people: pd.DataFrame, occasions: pd.D
         "group": np.where(treated, "treated", "control"),
         "start_date": cal.iso(cal.campaign_start_day),
     }).sort_values("contact_id", ignore_index=True)
-    return campaign, _extra_occasions(rng, people, targeted[treated], cal)
+    return campaign, _extra_occasions(rng, people, targeted[treated], occasions, cal)
 
 
 def _extra_occasions(rng: np.random.Generator, people: pd.DataFrame, who: np.ndarray,
-                     cal: Calendar) -> pd.DataFrame:
-    """Extra purchases of the treated people ``who`` from the campaign start while alive."""
+                     occasions: pd.DataFrame, cal: Calendar) -> pd.DataFrame:
+    """Extra purchases of the treated people ``who`` from the campaign start while alive, on
+    days without another of their purchases (``occasions``), as in
+    :func:`simulate_occasions`."""
     start_t = float(cal.campaign_start_day)
     death_t = people["death_t"].to_numpy()[who]
-    end_t = np.where(np.isnan(death_t), float(cal.n_days), death_t)
-    duration_weeks = np.maximum(end_t - start_t, 0.0) / 7.0
+    end_t = np.maximum(np.where(np.isnan(death_t), float(cal.n_days), death_t), start_t)
     lam = people["lam"].to_numpy()[who]
-    n_extra = rng.poisson(CAMPAIGN_RATE_UPLIFT * lam * duration_weeks)
+    row_of_person = np.full(len(people), -1)
+    row_of_person[who] = np.arange(len(who))
+    row = row_of_person[occasions["person"].to_numpy()]
+    day = np.floor(occasions["t"].to_numpy()).astype(np.int64)
+    in_window = (row >= 0) & (day >= np.floor(start_t)) & (day < np.ceil(end_t[row]))
+    free_days = (np.ceil(end_t) - np.floor(start_t)).astype(np.int64) \
+        - np.bincount(row[in_window], minlength=len(who))
+    n_extra = np.minimum(rng.poisson(CAMPAIGN_RATE_UPLIFT * lam * (end_t - start_t) / 7.0),
+                         free_days)
     owner = np.repeat(np.arange(len(who)), n_extra)
-    extra_t = start_t + rng.random(len(owner)) * (end_t[owner] - start_t)
+    extra_t = _on_distinct_days(rng, owner, np.full(len(owner), start_t), end_t[owner],
+                                row[row >= 0], day[row >= 0])
     return pd.DataFrame({"person": who[owner], "t": extra_t, "campaign_extra": True})
 
 
@@ -356,9 +393,12 @@ def split_into_lines(rng: np.random.Generator, occasions: pd.DataFrame,
     Bigger occasions get more lines (one per ``LINE_BUDGET_EUR`` of spend), and each line gets
     an equal share of the spend as its budget. For each line a few products are drawn by
     popularity, each with the quantity (1-3) that best fits the budget, and the product whose
-    ``qty * list_price`` is closest to the budget is kept. Line totals are therefore exact
-    catalogue prices and add up to roughly the occasion's spend, so the Gamma-Gamma truth
-    survives in the order lines.
+    ``qty * list_price`` is closest to the budget is kept. The lines are then priced so that
+    they add up to the occasion's spend to the cent, each in proportion to its list value:
+    the difference is the occasion's deal (a discount, or a price that has moved since). At
+    list prices the lines of big occasions fell short of their spend (at most four lines of
+    three items), which put the fitted Gamma-Gamma q 8% above the truth; now the order lines
+    carry the simulated spend itself.
 
     Returns one row per line: ``occasion`` (row of ``occasions``), ``line`` (1-based),
     ``product`` (row of ``catalogue``), ``qty``, ``cents`` (line total in cents).
@@ -374,7 +414,26 @@ def split_into_lines(rng: np.random.Generator, occasions: pd.DataFrame,
     price = catalogue["price_cents"].to_numpy() / 100.0
     product, qty = _pick_products(rng, budget, price, popularity)
     lines = pd.DataFrame({"occasion": occasion, "line": line, "product": product, "qty": qty})
-    return _merge_repeated_products(lines, catalogue)
+    lines = _merge_repeated_products(lines, catalogue)
+    lines["cents"] = _priced_to_spend(lines["occasion"].to_numpy(), lines["cents"].to_numpy(),
+                                      np.round(spend * 100).astype(np.int64))
+    return lines
+
+
+def _priced_to_spend(occasion: np.ndarray, list_cents: np.ndarray,
+                     spend_cents: np.ndarray) -> np.ndarray:
+    """Line totals in cents, proportional to ``list_cents``, summing to ``spend_cents`` of
+    their occasion; every line at least one cent (the rounding rest goes to the occasion's
+    biggest line). ``occasion`` is sorted."""
+    n_lines = np.bincount(occasion, minlength=len(spend_cents))
+    target = np.maximum(spend_cents, n_lines)
+    list_total = np.bincount(occasion, weights=list_cents, minlength=len(spend_cents))
+    cents = np.maximum(np.floor(list_cents / list_total[occasion] * target[occasion]), 1)
+    cents = cents.astype(np.int64)
+    rest = target - np.bincount(occasion, weights=cents, minlength=len(spend_cents))
+    biggest = np.lexsort((-cents, occasion))[np.r_[0, np.cumsum(n_lines)[:-1]]]
+    cents[biggest] += rest[occasion[biggest]].astype(np.int64)
+    return cents
 
 
 def _pick_products(rng: np.random.Generator, budget: np.ndarray, price: np.ndarray,

@@ -104,7 +104,7 @@ def parameters(run: dict, world: World, sources: Sources, bad_rows: pd.DataFrame
             "with_crm_contact": int(people["has_crm"].sum()),
             "buys_via": {v: int((people["buys_via"] == v).sum()) for v in BUYS_VIA},
         },
-        "campaign": _campaign_truth(world.campaign, world.extra, cal),
+        "campaign": _campaign_truth(world, cal),
     }
 
 
@@ -124,15 +124,26 @@ def _line_counts(web: OrderFile, store: OrderFile, bad_rows: pd.DataFrame) -> di
     }
 
 
-def _campaign_truth(campaign: pd.DataFrame, extra: pd.DataFrame, cal: Calendar) -> dict:
-    """The win-back campaign's true effect and the size of its groups."""
+def _campaign_truth(world: World, cal: Calendar) -> dict:
+    """The win-back campaign's true effect and the size of its groups.
+
+    The effect on the treated is what their extra occasions added: every treated person's
+    other purchases are the ones they would have made anyway, so the extra occasions' count
+    and spend per treated person are the true average effect a treated-minus-control
+    comparison estimates (spend before returns)."""
+    campaign, extra = world.campaign, world.extra
+    treated = int((campaign["group"] == "treated").sum())
+    is_extra = world.occasions["campaign_extra"].to_numpy()[world.lines["occasion"].to_numpy()]
+    extra_cents = int(world.lines["cents"].to_numpy()[is_extra].sum())
     return {
         "campaign_id": campaign_id(cal),
         "start_date": cal.iso(cal.campaign_start_day),
         "rate_uplift": CAMPAIGN_RATE_UPLIFT,
         "description": "treated people buy at (1 + rate_uplift) * lambda after start_date "
                        "while alive; dropout is unchanged",
-        "treated": int((campaign["group"] == "treated").sum()),
+        "treated": treated,
         "control": int((campaign["group"] == "control").sum()),
         "extra_occasions": int(len(extra)),
+        "extra_purchases_per_treated": len(extra) / treated if treated else 0.0,
+        "extra_revenue_per_treated": extra_cents / 100 / treated if treated else 0.0,
     }
