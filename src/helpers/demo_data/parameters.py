@@ -56,6 +56,8 @@ __all__ = [
     "MOBILE_PREFIXES",
     "ACQUISITION_CHANNELS",
     "ACQUISITION_PROBS",
+    "ACQUISITION_TRAIT_EFFECTS",
+    "BUSINESS_TRAIT_EFFECTS",
     "MARKETING_BASE_PER_MONTH",
     "MARKETING_COST_PER_ACQUISITION",
     "CATEGORIES",
@@ -260,6 +262,22 @@ ACQUISITION_PROBS = {
     "store": (0.10, 0.15, 0.05, 0.05, 0.65),
     "both": (0.25, 0.20, 0.10, 0.10, 0.35),
 }
+#: Who each channel brings: the log-odds of a channel move from ACQUISITION_PROBS by these
+#: multiples of the person's standardised true traits (purchase rate, loyalty = low dropout,
+#: spend per purchase). Email sign-ups buy often and stay; social media brings impulse buyers
+#: who drop out; affiliates' deal seekers spend more per basket but do not stay; walk-ins stay.
+#: The traits are drawn first, from their population laws, so the channels change nothing in
+#: the BG/NBD and Gamma-Gamma populations: they only tell who is who.
+ACQUISITION_TRAIT_EFFECTS = {
+    "search": (0.0, 0.0, 0.0),
+    "social": (-0.3, -0.6, -0.2),
+    "email": (0.6, 0.4, 0.0),
+    "affiliate": (-0.2, -0.4, 0.4),
+    "store": (0.0, 0.4, 0.0),
+}
+#: The same for being a business customer, from a base share of BUSINESS_SHARE: businesses
+#: buy more often and bigger baskets.
+BUSINESS_TRAIT_EFFECTS = (0.8, 0.0, 0.6)
 #: Monthly marketing spend per channel: a fixed part (for 5,000 customers) plus a cost per
 #: acquired customer.
 MARKETING_BASE_PER_MONTH = {

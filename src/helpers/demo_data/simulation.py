@@ -21,12 +21,14 @@ from .layouts import make_crm
 from .parameters import (
     ACQUISITION_CHANNELS,
     ACQUISITION_PROBS,
+    ACQUISITION_TRAIT_EFFECTS,
     BGNBD_A,
     BGNBD_ALPHA_WEEKS,
     BGNBD_B,
     BGNBD_R,
     BOTH_WEB_PROB,
     BUSINESS_SHARE,
+    BUSINESS_TRAIT_EFFECTS,
     BUYS_VIA,
     BUYS_VIA_PROBS,
     CAMPAIGN_INACTIVE_DAYS,
@@ -72,6 +74,7 @@ __all__ = [
     "simulate",
     "simulate_occasions",
     "split_into_lines",
+    "trait_scores",
 ]
 
 
@@ -159,10 +162,14 @@ def make_people(rng: np.random.Generator, n: int, n_days: int) -> pd.DataFrame:
     first = np.array(FIRST_NAMES, dtype=object)[first_idx]
     last = np.array(LAST_NAMES, dtype=object)[last_idx]
     email, phone_prefix, phone_number = contact_details(rng, first, last)
-    buys_via, channel = _draw_buying_channels(rng, n)
-    t0 = _draw_acquisition_times(rng, n, n_days)
-    customer_type = np.where(rng.random(n) < BUSINESS_SHARE, "business", "private")
     traits = _draw_traits(rng, n)
+    scores = trait_scores(traits)
+    buys_via, channel = _draw_buying_channels(rng, scores)
+    t0 = _draw_acquisition_times(rng, n, n_days)
+    business_odds = np.log(BUSINESS_SHARE / (1 - BUSINESS_SHARE)) \
+        + scores @ np.asarray(BUSINESS_TRAIT_EFFECTS)
+    customer_type = np.where(rng.random(n) < 1 / (1 + np.exp(-business_odds)),
+                             "business", "private")
 
     people = pd.DataFrame({
         "person_id": ids("P", np.arange(1, n + 1), 6),
@@ -201,16 +208,30 @@ def _draw_names_and_places(rng: np.random.Generator, n: int) -> tuple[np.ndarray
 
 
 def _draw_buying_channels(rng: np.random.Generator,
-                          n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where each person buys (``BUYS_VIA``) and how they were acquired (depends on it)."""
-    buys_via = rng.choice(np.array(BUYS_VIA, dtype=object), size=n, p=BUYS_VIA_PROBS)
-    channel = np.empty(n, dtype=object)
-    for group, probs in ACQUISITION_PROBS.items():  # three groups only
-        members = buys_via == group
-        channel[members] = rng.choice(
-            np.array(ACQUISITION_CHANNELS, dtype=object), size=int(members.sum()), p=probs
-        )
-    return buys_via, channel
+                          scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each person buys (``BUYS_VIA``) and how they were acquired: the channel depends
+    on where they buy (``ACQUISITION_PROBS``) and on their true traits ``scores`` (see
+    :func:`trait_scores`) through ``ACQUISITION_TRAIT_EFFECTS``."""
+    n = len(scores)
+    group = rng.choice(len(BUYS_VIA), size=n, p=BUYS_VIA_PROBS)
+    buys_via = np.array(BUYS_VIA, dtype=object)[group]
+    base = np.log(np.array([ACQUISITION_PROBS[name] for name in BUYS_VIA]))
+    effects = np.array([ACQUISITION_TRAIT_EFFECTS[c] for c in ACQUISITION_CHANNELS])
+    odds = base[group] + scores @ effects.T
+    probs = np.exp(odds - odds.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
+    pick = (rng.random((n, 1)) > cumulative).sum(axis=1)  # inverse of each row's CDF
+    channels = np.array(ACQUISITION_CHANNELS, dtype=object)
+    return buys_via, channels[np.minimum(pick, len(channels) - 1)]
+
+
+def trait_scores(traits: dict[str, np.ndarray]) -> np.ndarray:
+    """Each person's standardised true traits, one column each: purchase rate (log lambda),
+    loyalty (minus the log-odds of dropout p) and spend per purchase (minus log nu, since
+    the mean spend is GG_P / nu); each with mean 0 and standard deviation 1 over the people."""
+    raw = np.column_stack([np.log(traits["lam"]), -np.log(traits["p"] / (1 - traits["p"])),
+                           -np.log(traits["nu"])])
+    return (raw - raw.mean(axis=0)) / raw.std(axis=0)
 
 
 def _draw_acquisition_times(rng: np.random.Generator, n: int, n_days: int) -> np.ndarray:

@@ -11,11 +11,14 @@ import pandas as pd
 
 from .dates import Calendar, campaign_id
 from .parameters import (
+    ACQUISITION_TRAIT_EFFECTS,
     BAD_ROW_KINDS,
     BGNBD_A,
     BGNBD_ALPHA_WEEKS,
     BGNBD_B,
     BGNBD_R,
+    BUSINESS_SHARE,
+    BUSINESS_TRAIT_EFFECTS,
     BUYS_VIA,
     CAMPAIGN_RATE_UPLIFT,
     GG_GAMMA,
@@ -105,6 +108,7 @@ def parameters(run: dict, world: World, sources: Sources, bad_rows: pd.DataFrame
             "buys_via": {v: int((people["buys_via"] == v).sum()) for v in BUYS_VIA},
         },
         "campaign": _campaign_truth(world, cal),
+        "acquisition": _acquisition_truth(people),
     }
 
 
@@ -146,4 +150,42 @@ def _campaign_truth(world: World, cal: Calendar) -> dict:
         "extra_occasions": int(len(extra)),
         "extra_purchases_per_treated": len(extra) / treated if treated else 0.0,
         "extra_revenue_per_treated": extra_cents / 100 / treated if treated else 0.0,
+    }
+
+
+def _acquisition_truth(people: pd.DataFrame) -> dict:
+    """How the acquisition channel and the customer type depend on the true traits, and what
+    that makes each group worth.
+
+    Per group: people, the mean true purchase rate (per week), dropout probability and spend
+    per purchase (GG_P / nu), and the expected gross spend of a person's first year,
+    E[purchases in 52 weeks] x spend, with BG/NBD's E[X(t) | lambda, p] = (1 - exp(-lambda p
+    t)) / p: what a model of early value should rank groups by.
+    """
+    spend = GG_P / people["nu"]
+    first_year = (1 - np.exp(-people["lam"] * people["p"] * 52)) / people["p"] * spend
+    frame = people.assign(spend=spend, first_year=first_year)
+
+    def by(column: str) -> dict:
+        groups = frame.groupby(column, sort=True)
+        return {str(name): {"people": int(len(group)),
+                            "mean_purchases_per_week": round(float(group["lam"].mean()), 4),
+                            "mean_dropout_probability": round(float(group["p"].mean()), 4),
+                            "mean_spend_per_purchase": round(float(group["spend"].mean()), 2),
+                            "expected_first_year_spend": round(float(group["first_year"].mean()),
+                                                               2)}
+                for name, group in groups}
+
+    return {
+        "description": "channel and customer type are drawn after the traits, with log-odds "
+                       "moved by the standardised traits (purchase rate, loyalty = minus the "
+                       "log-odds of dropout, spend = minus log nu) times these effects; city "
+                       "carries no information",
+        "channel_effects": {c: dict(zip(("rate", "loyalty", "spend"), e, strict=True))
+                            for c, e in ACQUISITION_TRAIT_EFFECTS.items()},
+        "business_share": BUSINESS_SHARE,
+        "business_effects": dict(zip(("rate", "loyalty", "spend"), BUSINESS_TRAIT_EFFECTS,
+                                     strict=True)),
+        "by_channel": by("acquisition_channel"),
+        "by_customer_type": by("customer_type"),
     }
