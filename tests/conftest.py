@@ -46,7 +46,9 @@ def identify_chain():
     def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> RunConfig:
         for step in (build_load_counts, identify.build_source_records,
                      identify.build_customer_xref, identify.build_customers,
-                     identify.build_transactions, identify.build_support_contacts):
+                     identify.build_transactions, identify.build_support_contacts,
+                     identify.build_marketing_spend, identify.build_survey_answers,
+                     identify.build_campaign_exposure):
             step(con, cfg)
         return cfg
 

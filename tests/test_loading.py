@@ -140,6 +140,18 @@ def test_non_finite_amounts_are_rejected(tmp_path, write_config, con):
     assert con.execute("SELECT amount FROM stage_shop").fetchall() == [(12.5,)]
 
 
+def test_amounts_too_large_to_add_up_to_the_cent_are_rejected(tmp_path, write_config, con):
+    text = "acct,who,when,total,qty\n" + "".join(
+        f"A{i},N,2025-01-05,{amount},1\n" for i, amount in
+        enumerate(["1e13", "-2e20", "9999999999999.99", "1e300"]))
+    build_load_counts(con, shop_csv(tmp_path, write_config, text))
+    reasons = con.execute("SELECT row_number, reason FROM rejected_rows ORDER BY 1").fetchall()
+    too_large = ("amount of 10,000,000,000,000 or more (column 'total'): too large for a sum "
+                 "to be exact to the cent")
+    assert reasons == [(2, too_large), (3, too_large), (5, too_large)]
+    assert con.execute("SELECT amount FROM stage_shop").fetchall() == [(9999999999999.99,)]
+
+
 def test_a_dot_in_a_decimal_comma_file_is_rejected_not_rescaled(tmp_path, write_config, con):
     text = "acct;who;when;total;qty\nA1;N;2025-01-05;32.70;1\nA2;N;2025-01-06;32,70;1\n"
     build_load_counts(con, shop_csv(tmp_path, write_config, text, delimiter=";", decimal=","))

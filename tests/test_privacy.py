@@ -220,3 +220,19 @@ def test_raw_rows_mask_the_columns_mapped_to_personal_roles(con, write_config):
     hashed_shop, hashed_crm, _ = raw("hash")
     assert hashed_shop["E-mail"] == token("mario@x.it") and hashed_shop["note"] == "Mario"
     assert hashed_crm["Cell"] == token("3471234567") and hashed_crm["Cognome"] == ""
+
+
+def test_a_rejected_survey_comment_is_masked_whole(con, write_config):
+    survey = {"kind": "survey", "path": "nps.csv", "linked_to": "crm",
+              "columns": {"customer_key": "id", "response_date": "day", "nps": "score",
+                          "comment": "note"}}
+    cfg = load_config(write_config(config(sources={"shop": dict(SHOP), "crm": dict(CRM),
+                                                   "survey": survey})))
+    row = {"id": "9", "day": "2025-03-01", "score": "11", "note": "Mario Rossi was rude"}
+    write_table(con, "rejected_rows", pd.DataFrame({
+        "source": ["survey"], "row_number": [2], "raw": [json.dumps(row)]}))
+    con.execute(sql_text("macros"))
+    masked = con.execute(f"SELECT {raw_json_expression(cfg, 'mask')} FROM rejected_rows")
+    assert json.loads(masked.fetchone()[0]) == {**row, "note": "***"}
+    hashed = con.execute(f"SELECT {raw_json_expression(cfg, 'hash')} FROM rejected_rows")
+    assert json.loads(hashed.fetchone()[0])["note"] == token("mario rossi was rude")

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["KIT_ROOT", "DEMO_CONFIG", "ROLES", "DATE_ROLES", "NUMBER_ROLES", "DAYS_PER_UNIT",
-           "ConfigError", "SourceConfig", "CostConfig", "CLVConfig", "RFMTWeights",
+__all__ = ["KIT_ROOT", "DEMO_CONFIG", "ROLES", "DATE_ROLES", "NUMBER_ROLES", "RATING_PREFIX",
+           "LINKED_KINDS", "EXPOSURE_GROUPS", "DAYS_PER_UNIT", "is_number_role", "ConfigError",
+           "SourceConfig", "CostConfig", "CLVConfig", "RFMTWeights",
            "RFMSegmentRule", "DifferentiateConfig", "TierConfig", "IdentityConfig",
            "QualityConfig", "PII_MODES", "PrivacyConfig",
            "RunConfig", "load_config"]
@@ -43,10 +44,22 @@ ROLES = {
     },
     "products": {"required": ("product_id", "unit_cost"), "optional": ("category", "unit_price")},
     "support": {"required": ("customer_key", "contact_date"), "optional": ("cost",)},
+    "marketing": {"required": ("period", "channel", "amount"), "optional": ()},
+    "survey": {"required": ("customer_key", "response_date", "nps"), "optional": ("comment",)},
+    "campaign": {"required": ("customer_key", "campaign_id", "exposure_date", "exposure_group"),
+                 "optional": ()},
 }
-#: Roles parsed as dates and as numbers; every other role is text.
-DATE_ROLES = ("order_date", "contact_date", "signup_date", "birth_date")
-NUMBER_ROLES = ("amount", "quantity", "unit_cost", "unit_price", "cost")
+#: Roles parsed as dates and as numbers; every other role is text. A ``period`` is a date or
+#: a month ('2025-03': its first day).
+DATE_ROLES = ("order_date", "contact_date", "signup_date", "birth_date", "period",
+              "response_date", "exposure_date")
+NUMBER_ROLES = ("amount", "quantity", "unit_cost", "unit_price", "cost", "nps")
+#: A survey driver's rating is staged as the number role ``rating_<driver>``.
+RATING_PREFIX = "rating_"
+#: Kinds whose rows carry the customer key of another source, named by ``linked_to``.
+LINKED_KINDS = ("support", "survey", "campaign")
+#: The words a campaign file may use for each exposure group (compared trimmed, lower-case).
+EXPOSURE_GROUPS = {"treated": ("treated", "treatment", "test"), "control": ("control", "holdout")}
 
 #: A source's name becomes part of table names (``stage_<name>``) and SQL literals, so it
 #: must be a plain lower-case identifier.
@@ -54,6 +67,11 @@ SOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 #: Days in one model time unit. Weeks are fractional (days / 7), as in Fader-Hardie-Lee.
 DAYS_PER_UNIT = {"day": 1.0, "week": 7.0}
+
+
+def is_number_role(role: str) -> bool:
+    """Whether a role's values are numbers (:data:`NUMBER_ROLES` and survey ratings)."""
+    return role in NUMBER_ROLES or role.startswith(RATING_PREFIX)
 
 
 class ConfigError(ValueError):
@@ -67,7 +85,8 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """One input file and how its columns map to the kit's roles."""
 
-    kind: Literal["customers", "transactions", "products", "support"]
+    kind: Literal["customers", "transactions", "products", "support", "marketing", "survey",
+                  "campaign"]
     path: str = Field(description="file path, relative to the config file; "
                                   "'package:NAME/PATH' reads a file shipped inside a package")
     format: Literal["csv", "xlsx", "parquet"] | None = None
@@ -98,6 +117,10 @@ class SourceConfig(_Strict):
         default=None, ge=0, le=1,
         description="this source's own limit on rejected rows (default: quality's)")
     columns: dict[str, str]
+    drivers: dict[str, str] = Field(
+        default={},
+        description="survey sources only: each satisfaction driver's name and the column of "
+                    "its rating (problems: problems_score); an empty rating is no rating")
 
     @field_validator("delimiter")
     @classmethod
@@ -128,10 +151,26 @@ class SourceConfig(_Strict):
             raise ValueError("a transactions source with linked_to takes its customers' "
                              "identity from the linked source: map no identity role "
                              f"({sorted(set(self.columns) & set(IDENTITY_ROLES[1:]))}) here")
-        if self.kind == "support" and not self.linked_to:
-            raise ValueError("a 'support' source needs linked_to: the source whose customer_key "
-                             "its tickets carry")
+        if self.kind in LINKED_KINDS and not self.linked_to:
+            raise ValueError(f"a '{self.kind}' source needs linked_to: the source whose "
+                             f"customer_key its rows carry")
+        if self.kind == "marketing" and self.linked_to:
+            raise ValueError("a 'marketing' source holds spend per period and channel, with no "
+                             "customer key: remove linked_to")
+        if self.drivers and self.kind != "survey":
+            raise ValueError(f"drivers: only a 'survey' source has driver ratings; remove "
+                             f"'drivers' from this '{self.kind}' source")
+        bad = [name for name in self.drivers if not SOURCE_NAME_PATTERN.match(name)]
+        if bad:
+            raise ValueError(f"driver name(s) {bad} must start with a lower-case letter and hold "
+                             f"only lower-case letters, digits and '_' (e.g. 'price')")
         return self
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """Every role mapped to a column of the file: ``columns``, then each survey driver's
+        rating as ``rating_<driver>``."""
+        return {**self.columns, **{RATING_PREFIX + d: col for d, col in self.drivers.items()}}
 
     @property
     def file_format(self) -> str:
@@ -419,12 +458,13 @@ class RunConfig(_Strict):
                 raise ValueError(f"{name}.linked_to names '{source.linked_to}', "
                                  f"which is not a source")
             target = sources[source.linked_to]
-            if source.kind not in ("support", "transactions") or \
+            if source.kind not in (*LINKED_KINDS, "transactions") or \
                     target.kind not in ("customers", "transactions") or target.linked_to:
                 raise ValueError(f"{name}.linked_to: a {source.kind} source cannot be linked to "
                                  f"the {target.kind} source '{source.linked_to}'; linked_to "
-                                 f"lets a support or transactions source use the keys of a "
-                                 f"customers or transactions source that is not itself linked")
+                                 f"lets a support, survey, campaign or transactions source use "
+                                 f"the keys of a customers or transactions source that is not "
+                                 f"itself linked")
         return sources
 
     @model_validator(mode="after")

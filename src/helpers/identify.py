@@ -12,7 +12,10 @@ one ``customer_id``:
 * ``customers``      — one golden record per customer, each field with the source it came from;
 * ``transactions``   — every accepted order line, now carrying the ``customer_id`` (a source
   keyed by another's customer keys is linked through that source);
-* ``support_contacts`` — support tickets, linked through the source they reference.
+* ``support_contacts`` — support tickets, linked through the source they reference;
+* ``marketing_spend``, ``survey_answers`` and ``survey_ratings``, ``campaign_exposure`` —
+  spend per channel and period, satisfaction surveys, and who a campaign treated or held
+  out, the last two linked like support tickets (empty when the config has no such source).
 
 Records are linked transitively (if A shares an email with B and B a phone with C, all three
 are one customer) by shared emails and phones, by the pairs the probabilistic model of
@@ -27,7 +30,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from helpers.config import ROLES, RunConfig
+from helpers.config import RATING_PREFIX, ROLES, RunConfig
 from helpers.errors import DataContractError
 from helpers.standardise import phone_function
 from helpers.tables import stage_column_type, table
@@ -44,7 +47,8 @@ from helpers.warehouse import (
 )
 
 __all__ = ["build_source_records", "build_customer_xref", "build_customers",
-           "build_transactions", "build_support_contacts", "reconcile",
+           "build_transactions", "build_support_contacts", "build_marketing_spend",
+           "build_survey_answers", "build_campaign_exposure", "reconcile",
            "match_summary", "records_per_customer", "largest_customers", "golden_sources",
            "reconciliation", "rejection_reasons", "profile_sources"]
 
@@ -280,7 +284,9 @@ def build_customers(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
 
 
 #: Where each kind of source's accepted rows land, when not only in ``stage_<source>``.
-LANDING_TABLES = {"transactions": "transactions", "support": "support_contacts"}
+LANDING_TABLES = {"transactions": "transactions", "support": "support_contacts",
+                  "marketing": "marketing_spend", "survey": "survey_answers",
+                  "campaign": "campaign_exposure"}
 
 
 def _write_source_links(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
@@ -370,6 +376,81 @@ def build_support_contacts(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> in
     return count
 
 
+def build_marketing_spend(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
+    """Write ``marketing_spend`` (source, spend_date, channel, amount): every accepted row of
+    the marketing sources, channels lower-cased (``sql/marketing_spend.sql``); empty when the
+    config has none.
+
+    Reads the staged marketing sources (period, channel, amount). Returns the number of rows.
+    """
+    union = _staged_union(cfg, "marketing", ("period", "channel", "amount"))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_marketing AS {union}")
+    _write_source_links(con, cfg)
+    count = build_table(con, "marketing_spend")
+    con.execute("DROP VIEW staged_marketing; DROP TABLE source_links")
+    return count
+
+
+def _ratings_union(cfg: RunConfig) -> str:
+    """The survey sources' non-empty driver ratings as one relation: source, _row,
+    customer_key, driver, driver_rank (its place in the source's ``drivers``), rating."""
+    parts = [f"SELECT '{name}' AS source, _row, customer_key, {sql_literal(driver)} AS driver, "
+             f"{rank} AS driver_rank, {RATING_PREFIX}{driver} AS rating FROM stage_{name} "
+             f"WHERE {RATING_PREFIX}{driver} IS NOT NULL"
+             for name, source in cfg.sources.items() if source.kind == "survey"
+             for rank, driver in enumerate(source.drivers)]
+    if not parts:
+        parts.append("SELECT CAST(NULL AS VARCHAR) AS source, CAST(NULL AS BIGINT) AS _row, "
+                     "CAST(NULL AS VARCHAR) AS customer_key, CAST(NULL AS VARCHAR) AS driver, "
+                     "CAST(NULL AS INTEGER) AS driver_rank, CAST(NULL AS DOUBLE) AS rating "
+                     "WHERE false")
+    return " UNION ALL ".join(parts)
+
+
+def build_survey_answers(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
+    """Write ``survey_answers`` (customer_id, source, source_row, response_date, nps, comment)
+    and ``survey_ratings`` (customer_id, source, source_row, driver, rating).
+
+    Each survey source names (``linked_to``) the source whose customer keys its answers carry;
+    an answer whose key that source does not know goes to ``rejected_rows``, and its ratings
+    with it (``sql/unlinked_rows.sql``). Reads the staged survey sources (customer_key,
+    response_date, nps, comment, ``rating_<driver>`` per driver) and ``customer_xref``
+    (source, customer_key, customer_id). Both tables are empty without a survey source.
+    Returns the number of answers.
+    """
+    require_tables(con, "customer_xref", "rejected_rows")
+    answers = _staged_union(cfg, "survey", ("customer_key", "response_date", "nps", "comment"))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_survey AS {answers}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_ratings AS {_ratings_union(cfg)}")
+    _write_source_links(con, cfg)
+    count = build_table(con, "survey_answers")
+    build_table(con, "survey_ratings")
+    _reject_unlinked(con, "staged_survey")
+    con.execute("DROP VIEW staged_survey; DROP VIEW staged_ratings; DROP TABLE source_links")
+    return count
+
+
+def build_campaign_exposure(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
+    """Write ``campaign_exposure`` (customer_id, source, campaign_id, exposure_date,
+    exposure_group 'treated' or 'control').
+
+    Each campaign source names (``linked_to``) the source whose customer keys its rows carry;
+    a row whose key that source does not know goes to ``rejected_rows``
+    (``sql/unlinked_rows.sql``). Reads the staged campaign sources (customer_key,
+    campaign_id, exposure_date, exposure_group) and ``customer_xref`` (source, customer_key,
+    customer_id). Empty without a campaign source. Returns the number of rows.
+    """
+    require_tables(con, "customer_xref", "rejected_rows")
+    rows = _staged_union(cfg, "campaign", ("customer_key", "campaign_id", "exposure_date",
+                                           "exposure_group"))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_campaign AS {rows}")
+    _write_source_links(con, cfg)
+    count = build_table(con, "campaign_exposure")
+    _reject_unlinked(con, "staged_campaign")
+    con.execute("DROP VIEW staged_campaign; DROP TABLE source_links")
+    return count
+
+
 def match_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Source records by the rule that linked them (``customer_xref.match_rule``)."""
     return con.execute("SELECT match_rule, count(*) AS source_records FROM customer_xref "
@@ -431,8 +512,9 @@ def reconcile(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
 
     Reads ``load_counts`` (source, kind, file, rows_in, excluded) and ``rejected_rows``;
     accepted is rows_in − excluded − rejected. Raises if any source's accepted rows are not
-    all in the warehouse (``transactions`` for transactions sources, ``support_contacts`` for
-    support sources, else ``stage_<source>``), since that would mean a row was silently lost.
+    all in the warehouse (the kind's table of :data:`LANDING_TABLES`: ``transactions``,
+    ``support_contacts``, ``marketing_spend``, ``survey_answers``, ``campaign_exposure``;
+    else ``stage_<source>``), since that would mean a row was silently lost.
     Returns the number of sources.
     """
     count = build_table(con, "load_counts")

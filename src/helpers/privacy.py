@@ -32,7 +32,7 @@ __all__ = ["PII_MACROS", "PREVIEW_COLUMNS", "pii_expression", "projection", "raw
 #: ``sql/macros.sql`` that applies a privacy mode to each.
 PII_MACROS = {"name": "pii_name", "first_name": "pii_name", "last_name": "pii_name",
               "email": "pii_email", "phone": "pii_phone", "address": "pii_address",
-              "postcode": "pii_postcode"}
+              "postcode": "pii_postcode", "comment": "pii_text"}
 
 #: The text of one entry ``e`` of a raw row's JSON (see :func:`raw_json_expression`).
 _ENTRY_TEXT = "e.value ->> '$'"

@@ -38,7 +38,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from helpers.config import DATE_ROLES, NUMBER_ROLES, RunConfig, SourceConfig
+from helpers.config import (
+    DATE_ROLES,
+    EXPOSURE_GROUPS,
+    RATING_PREFIX,
+    RunConfig,
+    SourceConfig,
+    is_number_role,
+)
 from helpers.errors import DataContractError, DataQualityError
 from helpers.identify import rejection_reasons
 from helpers.tables import table
@@ -46,6 +53,11 @@ from helpers.warehouse import require_columns, sql_identifier, sql_literal, writ
 
 __all__ = ["DataContractError", "RawFile", "run_day", "read_raw", "stage_source",
            "build_load_counts", "check_quality"]
+
+#: Money roles, and the size from which a value is refused: a DOUBLE holds every cent exactly
+#: only below about 9e13, and the BTYD summaries add amounts as DECIMAL(38, 8).
+MONEY_ROLES = ("amount", "unit_cost", "unit_price", "cost")
+MONEY_LIMIT = 1e13
 
 #: Row number of the first data row when the file has a header line (the header is row 1).
 FIRST_ROW_WITH_HEADER = 2
@@ -57,7 +69,10 @@ DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
                         "%Y%m%d")
 
 #: The roles that date a row: rows dated after the as-of date are excluded from the run.
-EVENT_DATE_ROLES = ("order_date", "contact_date")
+EVENT_DATE_ROLES = ("order_date", "contact_date", "period", "response_date", "exposure_date")
+
+#: A ``period`` may also be a month, which stands for its first day.
+MONTH_FORMAT = "%Y-%m"
 
 #: A number as text, per decimal mark: thousands groups of three digits with the other mark
 #: (``1.234,50`` / ``1,234.50``), so ``32.70`` in a file whose mark is ``,`` is no number
@@ -161,7 +176,7 @@ def read_raw(cfg: RunConfig, name: str, limit: int | None = None) -> RawFile:
     except Exception as exc:  # the reader's own message is the useful part
         raise DataContractError(f"{path}: cannot read as {source.file_format}: {exc} "
                                 f"{where}") from exc
-    missing = [(role, col) for role, col in source.columns.items() if col not in raw.columns]
+    missing = [(role, col) for role, col in source.roles.items() if col not in raw.columns]
     if missing:
         named = ", ".join(f"'{col}' (role {role})" for role, col in missing)
         raise DataContractError(f"{path}: mapped column {named} not found; the file has "
@@ -186,7 +201,7 @@ def _column_names(header: list[str], source: SourceConfig) -> list[str]:
     A repeated name that the config maps is fatal: the kit cannot tell which column is meant.
     """
     names = [str(h).strip() or f"column_{i}" for i, h in enumerate(header, start=1)]
-    mapped = set(source.columns.values())
+    mapped = set(source.roles.values())
     seen: dict[str, int] = {}
     for i, col in enumerate(names):
         seen[col] = seen.get(col, 0) + 1
@@ -443,8 +458,8 @@ def _read_parquet(source: SourceConfig, path: Path, limit: int | None) -> RawFil
 
 def _roles_by_column(source: SourceConfig) -> dict[str, str]:
     """'date' or 'number' for each column a date or number role is mapped to."""
-    kinds = {role: "date" for role in DATE_ROLES} | {role: "number" for role in NUMBER_ROLES}
-    return {col: kinds[role] for role, col in source.columns.items() if role in kinds}
+    return {col: "date" if role in DATE_ROLES else "number"
+            for role, col in source.roles.items() if role in DATE_ROLES or is_number_role(role)}
 
 
 def _typed_rows(row_numbers: np.ndarray, n_columns: int, columns: dict) -> pa.Table:
@@ -459,9 +474,9 @@ def _typed_rows(row_numbers: np.ndarray, n_columns: int, columns: dict) -> pa.Ta
 
 def _text(source: SourceConfig, role: str) -> str:
     """SQL for the trimmed text of a role's column, NULL when empty or not mapped."""
-    if role not in source.columns:
+    if role not in source.roles:
         return "CAST(NULL AS VARCHAR)"
-    return f"NULLIF(trim({sql_identifier(source.columns[role])}), '')"
+    return f"NULLIF(trim({sql_identifier(source.roles[role])}), '')"
 
 
 def _number(raw: RawFile, source: SourceConfig, role: str) -> str:
@@ -472,7 +487,7 @@ def _number(raw: RawFile, source: SourceConfig, role: str) -> str:
              else f"replace(replace({text}, '.', ''), ',', '.')")
     parsed = (f"CASE WHEN regexp_full_match({text}, {sql_literal(NUMBER_PATTERNS[source.decimal])})"
               f" THEN TRY_CAST({plain} AS DOUBLE) END")
-    typed = raw.typed.get(source.columns[role])
+    typed = raw.typed.get(source.roles[role])
     return f"coalesce({sql_identifier(typed[0])}, {parsed})" if typed else parsed
 
 
@@ -482,17 +497,20 @@ def _other_mark(raw: RawFile, source: SourceConfig, role: str) -> str:
     other = "," if source.decimal == "." else "."
     condition = (f"NOT regexp_full_match({text}, {sql_literal(NUMBER_PATTERNS[source.decimal])}) "
                  f"AND regexp_full_match({text}, {sql_literal(NUMBER_PATTERNS[other])})")
-    typed = raw.typed.get(source.columns[role])
+    typed = raw.typed.get(source.roles[role])
     return f"({sql_identifier(typed[0])} IS NULL AND {condition})" if typed else condition
 
 
 def _date(raw: RawFile, source: SourceConfig, role: str) -> str:
     """SQL for a role's date: the typed cell (a point in time in the run's zone), else the text
-    in the declared format or the ISO layouts (NULL when unparseable)."""
+    in the declared format or the ISO layouts, or for a period also a month (NULL when
+    unparseable)."""
     formats = [source.date_format] if source.date_format else list(DEFAULT_DATE_FORMATS)
+    if role == "period":
+        formats.append(MONTH_FORMAT)
     listed = ", ".join(sql_literal(f) for f in formats)
     parsed = f"CAST(try_strptime({_text(source, role)}, [{listed}]) AS DATE)"
-    typed = raw.typed.get(source.columns[role])
+    typed = raw.typed.get(source.roles[role])
     if not typed:
         return parsed
     column, kind = typed
@@ -505,36 +523,61 @@ def _date(raw: RawFile, source: SourceConfig, role: str) -> str:
 def _checks(source: SourceConfig, n_columns: int, today: date) -> list[tuple[str, str]]:
     """(condition, reason as SQL) pairs, first match wins, for the kind of source."""
     def col(role: str) -> str:
-        return source.columns[role]
+        return source.roles[role]
 
     counted = "the header has" if source.header else "column_names has"
     checks = [("_ragged IS NOT NULL",
                f"'row has ' || _fields || ' fields, {counted} {n_columns}'")]
     reasons = []
-    key = "product_id" if source.kind == "products" else "customer_key"
-    reasons.append((f"{key} IS NULL", f"missing {key.replace('_', ' ')} (column '{col(key)}')"))
+    key = {"products": "product_id", "marketing": "channel"}.get(source.kind, "customer_key")
+    for role in (key, "campaign_id"):
+        if role in source.columns:
+            reasons.append((f"{role} IS NULL",
+                            f"missing {role.replace('_', ' ')} (column '{col(role)}')"))
     for role in EVENT_DATE_ROLES:
         if role in source.columns:
-            reasons.append((f"{role} IS NULL", f"unparseable date in column '{col(role)}'"))
+            unparseable = (f"unparseable period in column '{col(role)}': write a month as "
+                           f"YYYY-MM, or a date" if role == "period"
+                           else f"unparseable date in column '{col(role)}'")
+            reasons.append((f"{role} IS NULL", unparseable))
             reasons.append((f"{role} > $today",
                             f"date in the future, after {today} (column '{col(role)}')"))
-    for role in ("amount", "quantity", "unit_cost", "unit_price", "cost"):
-        if role not in source.columns:
-            continue
-        label = role.replace("_", " ")
+    numbers = [role for role in ("amount", "quantity", "unit_cost", "unit_price", "cost", "nps")
+               if role in source.columns] + [RATING_PREFIX + d for d in source.drivers]
+    for role in numbers:
+        label = (f"rating of driver '{role.removeprefix(RATING_PREFIX)}'"
+                 if role.startswith(RATING_PREFIX) else role.replace("_", " "))
         reasons.append((f"{role}_mark", f"{label} does not use the decimal mark "
                                         f"'{source.decimal}' (column '{col(role)}')"))
         if role == "amount":  # required: an empty amount is as bad as a word
             reasons.append(("amount IS NULL", f"non-numeric amount (column '{col(role)}')"))
-            if source.zero_amount_lines == "reject":
+            if source.kind == "marketing":  # no spend in a month is a figure, not a mistake
+                reasons.append(("amount < 0", f"negative spend (column '{col(role)}'): spend "
+                                              f"is 0 or more"))
+            elif source.zero_amount_lines == "reject":
                 reasons.append(("amount = 0", f"zero amount (column '{col(role)}')"))
+        elif role == "nps":
+            reasons.append(("nps_text IS NULL", f"missing NPS score (column '{col(role)}')"))
+            reasons.append(("nps IS NULL OR nps <> floor(nps) OR nps NOT BETWEEN 0 AND 10",
+                            f"NPS score is not a whole number from 0 to 10 (column "
+                            f"'{col(role)}')"))
         else:
             reasons.append((f"{role} IS NULL AND {role}_text IS NOT NULL",
                             f"non-numeric {label} (column '{col(role)}')"))
+        if role in MONEY_ROLES:
+            reasons.append((f"abs({role}) >= {MONEY_LIMIT:.0e}",
+                            f"{label} of {MONEY_LIMIT:,.0f} or more (column '{col(role)}'): "
+                            f"too large for a sum to be exact to the cent"))
     if "amount" in source.columns and "quantity" in source.columns:
         reasons.append(("sign(quantity) * sign(amount) < 0",
                         f"quantity and amount have opposite signs (columns "
                         f"'{col('quantity')}', '{col('amount')}')"))
+    if "exposure_group" in source.columns:
+        words = " or ".join(f"{names[0]} (or {', '.join(names[1:])})"
+                            for names in EXPOSURE_GROUPS.values())
+        reasons.append(("exposure_group IS NULL", f"exposure group is neither treated nor "
+                                                  f"control (column '{col('exposure_group')}'): "
+                                                  f"write {words}"))
     if source.kind == "products":
         reasons.append(("unit_cost IS NULL", f"missing unit cost (column '{col('unit_cost')}')"))
         reasons.append(("copy_of_key > 1", f"product id repeated (column '{col('product_id')}')"))
@@ -546,13 +589,20 @@ def _checks(source: SourceConfig, n_columns: int, today: date) -> list[tuple[str
 
 def _typed_select(raw: RawFile, source: SourceConfig) -> str:
     """SELECT that types every mapped role, keeps the raw values as JSON and flags exact
-    duplicates; non-finite numbers (NaN, inf, overflow) become NULL."""
+    duplicates; non-finite numbers (NaN, inf, overflow) become NULL, and an exposure group
+    becomes 'treated' or 'control' (NULL when it is neither)."""
     parsed = ["_row", "_fields", "_ragged"]
     finite = []
-    for role in source.columns:
+    for role in source.roles:
         if role in DATE_ROLES:
             parsed.append(f"{_date(raw, source, role)} AS {role}")
-        elif role in NUMBER_ROLES:
+        elif role == "exposure_group":
+            cases = " ".join(f"WHEN lower({_text(source, role)}) IN "
+                             f"({', '.join(sql_literal(w) for w in words)}) "
+                             f"THEN {sql_literal(group)}"
+                             for group, words in EXPOSURE_GROUPS.items())
+            parsed.append(f"CASE {cases} END AS {role}")
+        elif is_number_role(role):
             parsed.append(f"{_number(raw, source, role)} AS {role}_value")
             parsed.append(f"{_text(source, role)} AS {role}_text")
             parsed.append(f"coalesce({_other_mark(raw, source, role)}, false) AS {role}_mark")
@@ -575,8 +625,8 @@ def stage_source(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str,
                  limit: int | None = None) -> dict[str, int]:
     """Load one source: accepted rows to ``stage_<name>``, bad ones to ``rejected_rows``.
 
-    Rows dated (order_date, contact_date) after ``cfg.as_of`` but not after the day of the run
-    are excluded: neither staged nor rejected, only counted.
+    Rows dated (a role of :data:`EVENT_DATE_ROLES`) after ``cfg.as_of`` but not after the day
+    of the run are excluded: neither staged nor rejected, only counted.
 
     Parameters
     ----------
@@ -612,7 +662,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str,
     con.execute("DELETE FROM rejected_rows WHERE source = ?", [name])
     con.execute("INSERT INTO rejected_rows SELECT ?, ?, _row, reason, raw FROM checked "
                 "WHERE reason IS NOT NULL ORDER BY _row", [name, str(cfg.source_path(name))])
-    roles = ", ".join(["_row"] + list(source.columns))
+    roles = ", ".join(["_row"] + list(source.roles))
     accepted = write_table(con, f"stage_{name}", f"SELECT {roles} FROM checked "
                                                  f"WHERE reason IS NULL AND NOT excluded "
                                                  f"ORDER BY _row")
@@ -630,7 +680,8 @@ def build_load_counts(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     Writes ``stage_<source>`` for every source and ``rejected_rows`` on the way (see
     :func:`stage_source`). ``load_counts`` has columns source, kind, file, rows_in, accepted,
     excluded, rejected; :func:`helpers.identify.reconcile` completes it once notebook 01 has
-    set aside the support tickets of unknown customers. Returns the number of sources.
+    set aside the rows of linked sources (support, survey, campaign, transactions with
+    ``linked_to``) whose customer key is unknown. Returns the number of sources.
     """
     rows = []
     for name, source in cfg.sources.items():

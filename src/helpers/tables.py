@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpers.config import DATE_ROLES, NUMBER_ROLES, ROLES
+from helpers.config import DATE_ROLES, RATING_PREFIX, ROLES, is_number_role
 
 __all__ = ["Column", "Table", "TABLES", "STAGE_TABLE_PREFIX", "table", "stage_of",
            "stage_column_type", "render_markdown"]
@@ -100,7 +100,8 @@ _REGISTRY = (
     # ---------------------------------------------------------------- 01 identify
     Table("load_counts", "01_identify", "one source file", _columns(
         ("source", "VARCHAR", "source name in the config"),
-        ("kind", "VARCHAR", "customers, transactions, products or support"),
+        ("kind", "VARCHAR", "customers, transactions, products, support, marketing, survey "
+                            "or campaign"),
         ("file", "VARCHAR", "path of the file read"),
         ("rows_in", "BIGINT", "data rows in the file"),
         ("accepted", "BIGINT", "rows accepted (rows_in - excluded - rejected)"),
@@ -229,6 +230,41 @@ _REGISTRY = (
         ("source", "VARCHAR", "support source name in the config"),
         ("contact_date", "DATE", "date of the contact"),
         ("cost", "DOUBLE", "handling cost (the ticket's, else costs.cost_per_support_contact)"),
+    )),
+    Table("marketing_spend", "01_identify", "one accepted row of a marketing source: spend of "
+          "one channel in one period (empty without a marketing source)", _columns(
+        ("source", "VARCHAR", "marketing source name in the config"),
+        ("spend_date", "DATE", "first day of the period the spend is for (a 'YYYY-MM' month "
+                               "becomes its first day; a date is kept)"),
+        ("channel", "VARCHAR", "the channel, trimmed and lower-case (as acquisition_channel "
+                               "should be written to match it)"),
+        ("amount", "DOUBLE", "spend in the run currency, 0 or more"),
+    )),
+    Table("survey_answers", "01_identify", "one survey answer of a known customer (empty "
+          "without a survey source)", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("source", "VARCHAR", "survey source name in the config"),
+        ("source_row", "BIGINT", "row in the source file"),
+        ("response_date", "DATE", "date of the answer"),
+        ("nps", "INTEGER", "likelihood to recommend, 0-10"),
+        ("comment", "VARCHAR", "free-text comment (personal data: never logged); NULL when "
+                               "empty"),
+    )),
+    Table("survey_ratings", "01_identify", "one driver rating of one survey answer (a driver "
+          "left empty has no row)", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("source", "VARCHAR", "survey source name in the config"),
+        ("source_row", "BIGINT", "row in the source file (survey_answers.source_row)"),
+        ("driver", "VARCHAR", "the driver's name in the source's drivers (e.g. 'problems')"),
+        ("rating", "DOUBLE", "the rating, on the survey's own scale"),
+    )),
+    Table("campaign_exposure", "01_identify", "one customer exposed to a campaign, or held "
+          "out of it (empty without a campaign source)", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("source", "VARCHAR", "campaign source name in the config"),
+        ("campaign_id", "VARCHAR", "the campaign, as the file names it"),
+        ("exposure_date", "DATE", "date the customer was exposed (or would have been)"),
+        ("exposure_group", "VARCHAR", "'treated' or 'control'"),
     )),
     Table("identity_review", "01_identify", "one pair of records in two customers that a "
           "person should decide: match_probability from identity.review_threshold up to "
@@ -431,7 +467,7 @@ def stage_column_type(role: str) -> str:
         return "BIGINT"
     if role in DATE_ROLES:
         return "DATE"
-    if role in NUMBER_ROLES:
+    if is_number_role(role):
         return "DOUBLE"
     return "VARCHAR"
 
@@ -443,7 +479,8 @@ def _stage_section() -> list[str]:
         "### `stage_<source>` — one accepted row of a source file",
         "",
         "One table per source in the config. Columns: `_row` BIGINT (the row in the file), "
-        "then one column per role the source maps, named by the role and typed: " + typed + ".",
+        "then one column per role the source maps, named by the role and typed: " + typed
+        + f"; a survey source adds `{RATING_PREFIX}<driver>` DOUBLE per driver it rates.",
         "",
     ]
 

@@ -130,6 +130,15 @@ CREATE OR REPLACE TEMP MACRO pii_postcode(x, mode, client) AS
         ELSE error('unknown privacy mode ' || mode)
     END;
 
+-- Free text a person wrote (a survey comment) may name anyone: masked whole.
+CREATE OR REPLACE TEMP MACRO pii_text(x, mode, client) AS
+    CASE mode
+        WHEN 'keep' THEN x
+        WHEN 'mask' THEN CASE WHEN trim(x) <> '' THEN '***' ELSE x END
+        WHEN 'hash' THEN pii_token(client, normalise_text(x))
+        ELSE error('unknown privacy mode ' || mode)
+    END;
+
 -- Standardised identifying fields (source_records; sql/identity_rows.sql applies them). Each
 -- is NULL when nothing usable is left. Phones are standardised by the phonenumbers library
 -- (helpers.standardise), as no SQL expression knows every country's numbering plan.

@@ -1,8 +1,8 @@
 -- unlinked_rows: rows keyed by another source's customer key (linked_to) that the linked
 -- source does not know, as rejected_rows.
--- Reads: keyed_rows (temporary: source, _row, customer_key of the staged support or
---        transactions rows being linked), source_links (temporary: each source's key_source,
---        file and rank in the config), customer_xref.
+-- Reads: keyed_rows (temporary: source, _row, customer_key of the staged support, survey,
+--        campaign or transactions rows being linked), source_links (temporary: each
+--        source's key_source, file and rank in the config), customer_xref.
 SELECT
     s.source,
     k.file,
