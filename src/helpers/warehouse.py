@@ -9,7 +9,9 @@ file per table, and run through :func:`query` and :func:`build_table`.
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,7 +21,7 @@ from helpers.config import DEMO_CONFIG, KIT_ROOT, RunConfig, load_config
 from helpers.tables import TABLES, stage_of, table
 
 __all__ = ["WAREHOUSE_FILE", "MANIFEST_FILE", "MissingTableError", "MissingColumnError",
-           "PublishedRunError", "connect", "open_run", "sql_literal", "sql_identifier",
+           "PublishedRunError", "connect", "on_all_cores", "open_run", "sql_literal", "sql_identifier",
            "sql_text", "query", "build_table",
            "scalar", "table_names", "require_tables", "require_columns",
            "require_frame_columns", "write_table", "read_table", "row_counts"]
@@ -64,6 +66,22 @@ def connect(run_dir: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
     con = duckdb.connect(str(run_dir / WAREHOUSE_FILE), read_only=read_only)
     con.execute("SET threads = 1")
     return con
+
+
+@contextmanager
+def on_all_cores(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the queries inside the ``with`` block on every core, then go back to one thread.
+
+    Only for queries whose every sum is exact (integers, DECIMAL): their result cannot depend
+    on the order the threads add up in, so the run stays reproducible to the byte (see
+    :func:`connect`).
+    """
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute(f"SET threads = {os.cpu_count() or 1}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
 
 
 def open_run(config_path: str = "", run_dir: str = "", as_of: str = "",
