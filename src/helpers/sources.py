@@ -55,7 +55,7 @@ __all__ = ["DataContractError", "RawFile", "run_day", "read_raw", "stage_source"
            "build_load_counts", "check_quality"]
 
 #: Money roles, and the size from which a value is refused: a DOUBLE holds every cent exactly
-#: only below about 9e13, and the BTYD summaries add amounts as DECIMAL(38, 8).
+#: only below about 9e13, and the BTYD summaries add amounts as DECIMAL(18, 4).
 MONEY_ROLES = ("amount", "unit_cost", "unit_price", "cost")
 MONEY_LIMIT = 1e13
 

@@ -10,17 +10,17 @@
 -- transactions only from a source with zero_amount_lines: keep, where a $0 line is a real
 -- purchase, e.g. CDNOW's); a day of returns only, or netting below zero, is none.
 --
--- day_value is an exact DECIMAL sum (amounts to 8 decimals; loading refuses amounts too large
--- for it), and so is every sum the queries on it take: exact sums do not depend on the order
--- threads add them up in, so these queries may run on all cores and still give the same
--- result to the last bit.
+-- day_value is an exact DECIMAL sum (amounts to 4 decimals, as money types keep them; loading
+-- refuses amounts of 1e13 or more, so every amount fits), and so is every sum the queries on
+-- it take: exact sums do not depend on the order threads add them up in, so these queries may
+-- run on all cores and still give the same result to the last bit.
 CREATE OR REPLACE TEMP MACRO purchase_occasions(as_of) AS TABLE
     SELECT customer_id,
            CAST(order_date AS DATE) AS purchase_date,
-           SUM(CAST(amount AS DECIMAL(38, 8))) AS day_value
+           SUM(CAST(amount AS DECIMAL(18, 4))) AS day_value
     FROM transactions
     WHERE CAST(order_date AS DATE) <= CAST(as_of AS DATE)
     GROUP BY customer_id, CAST(order_date AS DATE)
-    HAVING SUM(CAST(amount AS DECIMAL(38, 8))) > 0
-        OR (SUM(CAST(amount AS DECIMAL(38, 8))) = 0
+    HAVING SUM(CAST(amount AS DECIMAL(18, 4))) > 0
+        OR (SUM(CAST(amount AS DECIMAL(18, 4))) = 0
             AND COUNT(CASE WHEN amount = 0 THEN 1 END) > 0);
