@@ -8,7 +8,7 @@ DEMO_DATA := data/demo/.complete
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo-data demo cdnow cdnow-sample test bench bench-identify bench-clv \
-	bench-clv-coverage lint docs strip lab clean
+	bench-clv-coverage bench-differentiate lint docs strip lab clean
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ test: $(DEMO_DATA) ## run all tests: helpers, notebooks (nbval), end to end, lin
 	$(BIN)/pytest tests --nbval-lax notebooks; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
 
-bench: bench-identify bench-clv bench-clv-coverage ## every benchmark (about 15 minutes)
+bench: bench-identify bench-clv bench-clv-coverage bench-differentiate ## every benchmark (about 20 minutes)
 
 bench-identify: $(STAMP) ## time identifying 100,000 source records (target: under 30 s)
 	$(BIN)/python benchmarks/identify_bench.py
@@ -52,6 +52,9 @@ bench-clv: $(STAMP) ## notebook 03 on 10 million order lines, summary and CLV ag
 
 bench-clv-coverage: $(STAMP) ## do the parameter intervals cover the truth? 5 demo seeds
 	$(BIN)/python benchmarks/clv_coverage_bench.py
+
+bench-differentiate: $(STAMP) ## notebook 02's builders on 1, 3 and 10 million order lines: linear, under 4 GB
+	$(BIN)/python benchmarks/differentiate_bench.py
 
 lint: $(STAMP) ## ruff over code and notebooks
 	$(BIN)/ruff check src tests notebooks benchmarks

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from helpers.clv.fitting import MODEL_NAMES
-from helpers.differentiate import value_concentration
+from helpers.differentiate import cohort_matrix, value_concentration
 from helpers.warehouse import require_frame_columns
 
 __all__ = ["set_theme", "show", "plot_value_concentration", "plot_rfm_heatmap",
@@ -84,21 +84,19 @@ def plot_rfm_heatmap(customer_value: pd.DataFrame, value: str = "profit",
     return ax
 
 
-def plot_cohort_retention(cohorts: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Retention rate per acquisition cohort (rows) × months since acquisition (columns).
+def plot_cohort_retention(cohorts: pd.DataFrame, period: str = "period",
+                          ax: Axes | None = None) -> Axes:
+    """Retention rate per acquisition cohort (rows, oldest at the top) × periods since
+    acquisition (columns).
 
-    Needs ``cohort``, ``months_since_acquisition`` and ``retention_rate``. Returns the Axes.
+    Read a row left to right to see how a cohort thins out; read a column top to bottom to
+    compare cohorts at the same age (newer cohorts holding up better is good news). Needs
+    the columns of ``cohorts`` (:func:`helpers.differentiate.cohort_matrix`); ``period`` is
+    the config's period ('month', 'quarter', 'year') for the axis label. Returns the Axes.
     """
-    require_frame_columns(cohorts, "cohorts",
-                           ("cohort", "months_since_acquisition", "retention_rate"))
-    grid = cohorts.pivot(index="cohort", columns="months_since_acquisition",
-                         values="retention_rate").sort_index()
-    ax = ax if ax is not None else plt.subplots(figsize=(9, 5))[1]
-    sns.heatmap(grid, annot=True, fmt=".0%", annot_kws={"size": 7}, cmap="Blues", vmin=0,
-                vmax=1, ax=ax, cbar_kws={"label": "share of the cohort buying"})
-    ax.set(xlabel="months since acquisition", ylabel="acquisition cohort",
-           title="Cohort retention")
-    return ax
+    return _cohort_heatmap(cohorts, "retention_rate", period, ax, fmt=".0%", cmap="Blues",
+                           vmin=0, vmax=1, label="share of the cohort buying",
+                           title="Cohort retention")
 
 
 def plot_frequency_fit(model_fit: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -166,6 +164,229 @@ def plot_clv_distribution(clv: pd.DataFrame, column: str = "clv_net",
     ax.axvline(0, color="black", linewidth=1)
     ax.set_title(f"Customer lifetime value ({column})")
     ax.set_ylabel("customers")
+    return ax
+
+
+# --- the customer-equity report (helpers.differentiate.equity) -------------------------------
+
+__all__ += ["plot_cohort_revenue", "plot_equity_metrics", "plot_equity_by_segment",
+            "plot_equity_changes"]
+
+
+def plot_cohort_revenue(cohorts: pd.DataFrame, value: str = "revenue_per_customer",
+                        period: str = "period", currency: str = "",
+                        ax: Axes | None = None) -> Axes:
+    """Revenue per acquisition cohort (rows) × periods since acquisition (columns).
+
+    With ``revenue_per_customer`` (the default: the cohort's revenue in the period divided
+    by the customers it started with) cohorts of different sizes compare; ``revenue`` shows
+    what each cohort brings in total. Returns the Axes.
+    """
+    money = f" ({currency})" if currency else ""
+    what = "revenue per customer acquired" if value == "revenue_per_customer" else value
+    return _cohort_heatmap(cohorts, value, period, ax, fmt=",.0f", cmap="Greens", vmin=None,
+                           vmax=None, label=f"{what}{money}", title=f"Cohort {what}")
+
+
+def _cohort_heatmap(cohorts: pd.DataFrame, value: str, period: str, ax: Axes | None,
+                    fmt: str, cmap: str, vmin, vmax, label: str, title: str) -> Axes:
+    """A cohort × age heat map of ``value``; cells annotated while they stay readable."""
+    grid = cohort_matrix(cohorts, value)
+    ax = ax if ax is not None else plt.subplots(
+        figsize=(min(4 + 0.6 * grid.shape[1], 16), min(2 + 0.35 * grid.shape[0], 12)))[1]
+    sns.heatmap(grid, annot=grid.shape[1] <= 16, fmt=fmt, annot_kws={"size": 7}, cmap=cmap,
+                vmin=vmin, vmax=vmax, ax=ax, cbar_kws={"label": label})
+    ax.set(xlabel=f"{period}s since acquisition (0 = the {period} of acquisition)",
+           ylabel="acquisition cohort", title=title)
+    return ax
+
+
+#: The panels of :func:`plot_equity_metrics`: title, whether it shows money, and the
+#: (column, label) of its lines.
+_EQUITY_PANELS = (
+    ("Customers won", False, (("gross_new_customers", "gross new"),
+                              ("net_new_customers", "net new (still buying at the end)"))),
+    ("Active customers", False, (("active_customers", "all active"),
+                                 ("active_existing_customers", "active existing"))),
+    ("Revenue per customer", True, (("revenue_per_new_customer", "per new customer"),
+                                    ("revenue_per_existing_customer", "per active existing"),
+                                    ("revenue_per_customer", "per active customer"))),
+    ("Cost per customer", True, (("acquisition_cost_per_new_customer", "acquisition, per new"),
+                                 ("cost_to_serve_per_customer",
+                                  "serving, per customer on file"))),
+)
+
+#: The metrics :func:`plot_equity_by_segment` compares across segments, with their labels.
+EQUITY_SEGMENT_METRICS = {
+    "share_active": "share still active",
+    "purchase_frequency": "orders per active customer",
+    "revenue_per_customer": "revenue per active customer",
+    "acquisition_cost_per_new_customer": "acquisition cost per new customer",
+    "cost_to_serve_per_customer": "cost to serve per customer",
+}
+
+
+def _period_axis(ax: Axes, labels: list[str]) -> None:
+    """Period names on the x axis, thinned to about 12 so that they stay readable."""
+    step = max(1, int(np.ceil(len(labels) / 12)))
+    ticks = np.arange(len(labels))[::-1][::step][::-1]  # always show the latest period
+    ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=45 if len(labels) > 6 else 0,
+                  ha="right" if len(labels) > 6 else "center")
+
+
+def plot_equity_metrics(equity_metrics: pd.DataFrame, segment: str = "All",
+                        currency: str = "") -> plt.Figure:
+    """The customer-equity report of one segment over the periods, in four panels.
+
+    Customers won (gross new, and net new: still buying at the period's end); active
+    customers (all, and existing ones); revenue per new, per active existing and per active
+    customer; what acquiring a new customer and serving a customer on file cost. A panel
+    whose values are all missing (no marketing spend: no acquisition cost) says so.
+
+    Parameters
+    ----------
+    equity_metrics
+        The table ``equity_metrics`` (``period_end``, ``period``, ``segment`` and the
+        columns drawn).
+    segment
+        The segment to show: ``'All'`` (default) or a value of its ``segment`` column.
+    currency
+        For the money axes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Four Axes, one line per metric, one point per period.
+    """
+    columns = [column for _, _, lines in _EQUITY_PANELS for column, _ in lines]
+    require_frame_columns(equity_metrics, "equity_metrics",
+                          ("period_end", "period", "segment", *columns))
+    rows = equity_metrics[equity_metrics["segment"] == segment].sort_values("period_end")
+    if rows.empty:
+        raise ValueError(f"equity_metrics has no rows for segment {segment!r}; its segments "
+                         f"are {', '.join(map(str, equity_metrics['segment'].unique()))}")
+    x = np.arange(len(rows))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
+    money = f" ({currency})" if currency else ""
+    for ax, (title, is_money, lines) in zip(axes.ravel(), _EQUITY_PANELS, strict=True):
+        for column, label in lines:
+            values = rows[column].to_numpy(dtype=float)
+            if np.isnan(values).all():
+                ax.annotate(f"{label}: not known (no marketing spend loaded)", (0.02, 0.95),
+                            xycoords="axes fraction", va="top", fontsize=8, color="grey")
+                continue
+            ax.plot(x, values, marker="o", label=label)
+        ax.set_title(title)
+        ax.set_ylabel(f"amount{money}" if is_money else "customers")
+        ax.yaxis.set_major_formatter("{x:,.0f}")
+        if ax.lines:
+            ax.legend(loc="best", fontsize=8)
+        ax.set_ylim(bottom=0)
+        _period_axis(ax, rows["period"].astype(str).tolist())
+    fig.suptitle(f"Customer equity, period by period ({segment})")
+    fig.tight_layout()
+    return fig
+
+
+def plot_equity_by_segment(equity_metrics: pd.DataFrame,
+                           metrics: Mapping[str, str] = EQUITY_SEGMENT_METRICS) -> plt.Figure:
+    """The segments compared over the periods: one panel per metric, one line per segment.
+
+    Parameters
+    ----------
+    equity_metrics
+        The table ``equity_metrics``; the ``'All'`` rows are drawn as a dashed grey line
+        for reference.
+    metrics
+        Column → label of the metrics to draw (default :data:`EQUITY_SEGMENT_METRICS`); a
+        metric missing everywhere (acquisition cost without marketing spend) is left out.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes per metric drawn.
+    """
+    require_frame_columns(equity_metrics, "equity_metrics",
+                          ("period_end", "period", "segment", *metrics))
+    drawn = [m for m in metrics if equity_metrics[m].notna().any()]
+    if not drawn:
+        raise ValueError("equity_metrics has no value for any of " + ", ".join(metrics))
+    labels = (equity_metrics.drop_duplicates("period_end").sort_values("period_end")
+              ["period"].astype(str).tolist())
+    position = {end: i for i, end in enumerate(sorted(equity_metrics["period_end"].unique()))}
+    fig, axes = plt.subplots(1, len(drawn), figsize=(4.2 * len(drawn), 4), squeeze=False)
+    for ax, metric in zip(axes[0], drawn, strict=True):
+        for segment, rows in equity_metrics.groupby("segment", sort=False):
+            rows = rows.sort_values("period_end")
+            style = {"color": "grey", "linestyle": "--"} if segment == "All" else {}
+            ax.plot(rows["period_end"].map(position), rows[metric].to_numpy(dtype=float),
+                    marker="o", markersize=3, label=segment, **style)
+        ax.set_title(metrics[metric], fontsize=10)
+        if metric == "share_active":
+            ax.yaxis.set_major_formatter("{x:.0%}")
+        _period_axis(ax, labels)
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8, title="segment")
+    fig.suptitle("Segments compared, period by period")
+    fig.tight_layout()
+    return fig
+
+
+def plot_equity_changes(changes: pd.DataFrame, segment: str = "All", period: str | None = None,
+                        ax: Axes | None = None) -> Axes:
+    """How the main equity metrics moved from the period before: one bar per metric.
+
+    A bar's length is the relative change; it is green when the change is good news (more
+    customers or revenue, lower costs) and red when it is bad, and its label gives the two
+    values. Metrics without a previous value to compare are left out.
+
+    Parameters
+    ----------
+    changes
+        From :func:`helpers.differentiate.equity_changes`.
+    segment
+        The segment (default ``'All'``).
+    period
+        The period's name (its ``period`` column); None for the latest.
+    ax
+        Axes to draw on; a new figure if None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One horizontal bar per metric.
+    """
+    require_frame_columns(changes, "equity changes",
+                          ("segment", "period_end", "period", "metric", "previous", "value",
+                           "relative_change", "rise_is_good"))
+    rows = changes[changes["segment"] == segment]
+    if rows.empty:
+        raise ValueError(f"no changes for segment {segment!r}: it needs two periods or more")
+    if period is None:
+        period = rows.loc[rows["period_end"].idxmax(), "period"]
+    rows = rows[(rows["period"] == period) & rows["relative_change"].notna()]
+    if rows.empty:
+        raise ValueError(f"no change to show for segment {segment!r} in period {period!r}")
+    good = np.where(rows["rise_is_good"], rows["relative_change"] > 0,
+                    rows["relative_change"] < 0)
+    y = np.arange(len(rows))
+    if ax is None:
+        ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5), layout="constrained")[1]
+    ax.barh(y, rows["relative_change"], color=np.where(good, "#55A868", "#C44E52"))
+    ax.axvline(0, color="black", linewidth=1)
+    for position, row in zip(y, rows.itertuples(), strict=True):
+        shown = (".0%" if row.metric.startswith("share") else
+                 ",.0f" if row.metric.endswith("customers") else ",.2f")
+        rise = row.relative_change >= 0
+        ax.annotate(f"{row.relative_change:+.1%} ({row.previous:{shown}} → {row.value:{shown}})",
+                    (row.relative_change, position), xytext=(4 if rise else -4, 0),
+                    textcoords="offset points", va="center", fontsize=8,
+                    ha="left" if rise else "right")
+    ax.set_yticks(y, [m.replace("_", " ") for m in rows["metric"]])
+    ax.invert_yaxis()
+    ax.margins(x=0.45)
+    ax.xaxis.set_major_formatter("{x:+.0%}")
+    ax.set(xlabel="change from the period before (green: good news, red: bad news)",
+           title=f"What changed in {period} ({segment})")
     return ax
 
 
@@ -669,3 +890,180 @@ def plot_cluster_sizes(sizes: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set(xlabel="source records in the customer", ylabel="customers (log scale)",
            title="Cluster sizes")
     return ax
+
+
+# --- initiatives and satisfaction (helpers.differentiate.initiatives, .satisfaction) ---------
+
+__all__ += ["plot_campaign_tracking", "plot_nps", "plot_nps_drivers"]
+
+#: Colours of the campaign groups and of the NPS bands.
+_GROUP_COLOURS = {"treated": "#DD8452", "control": "#4C72B0"}
+_BAND_COLOURS = {"promoters": "#55A868", "passives": "#8C8C8C", "detractors": "#C44E52"}
+
+
+def plot_campaign_tracking(tracking: pd.DataFrame, effects: pd.DataFrame,
+                           campaign_id: str | None = None,
+                           revenue: str = "revenue") -> plt.Figure:
+    """Treated against control: cumulative purchases and revenue per customer, week by week
+    after exposure.
+
+    The two lines start together at exposure; a campaign that works opens a gap that grows
+    and stays. Each panel's title gives the difference at the end of the window with its 95%
+    interval (``campaign_effects``): an interval that holds 0 means the gap may be chance.
+
+    Parameters
+    ----------
+    tracking
+        The table ``campaign_tracking`` (campaign_id, exposure_group, days_followed,
+        purchases_per_customer, ``<revenue>_per_customer``).
+    effects
+        The table ``campaign_effects`` (campaign_id, metric, unit, difference, ci_low,
+        ci_high, n_treated, n_control, window_days).
+    campaign_id
+        The campaign to show; None for the first one.
+    revenue
+        ``'revenue'`` (before returns, default) or ``'net_revenue'``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two Axes: purchases and revenue per customer, one line per group.
+    """
+    require_frame_columns(tracking, "campaign_tracking",
+                          ("campaign_id", "exposure_group", "days_followed",
+                           "purchases_per_customer", f"{revenue}_per_customer"))
+    require_frame_columns(effects, "campaign_effects",
+                          ("campaign_id", "metric", "unit", "difference", "ci_low", "ci_high",
+                           "n_treated", "n_control", "window_days"))
+    if tracking.empty:
+        raise ValueError("campaign_tracking is empty: no campaign is loaded")
+    campaign_id = campaign_id if campaign_id is not None else sorted(tracking["campaign_id"])[0]
+    rows = tracking[tracking["campaign_id"] == campaign_id].sort_values("days_followed")
+    if rows.empty:
+        raise ValueError(f"campaign_tracking has no campaign {campaign_id!r}; its campaigns "
+                         f"are {', '.join(sorted(tracking['campaign_id'].unique()))}")
+    found = effects[effects["campaign_id"] == campaign_id].set_index("metric")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    for ax, metric in zip(axes, ("purchases", revenue), strict=True):
+        for group, colour in _GROUP_COLOURS.items():
+            line = rows[rows["exposure_group"] == group]
+            ax.plot(np.r_[0, line["days_followed"] / 7], np.r_[0, line[f"{metric}_per_customer"]],
+                    color=colour, marker=".", label=f"{group}")
+        title = metric.replace("_", " ").capitalize() + " per customer"
+        if metric in found.index and not np.isnan(found.at[metric, "ci_low"]):
+            effect = found.loc[metric]
+            title += (f"\ndifference {effect['difference']:+,.3g} "
+                      f"(95% CI {effect['ci_low']:+,.3g} to {effect['ci_high']:+,.3g})")
+        unit = found.at[metric, "unit"] if metric in found.index else metric
+        ax.set(xlabel="weeks since exposure", ylabel=f"cumulative {unit}", title=title)
+        ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))
+        ax.legend(loc="upper left")
+    if len(found):
+        first = found.iloc[0]
+        fig.suptitle(f"Campaign {campaign_id}: {first['n_treated']:,} treated, "
+                     f"{first['n_control']:,} control, followed {first['window_days']} days")
+    fig.tight_layout()
+    return fig
+
+
+def plot_nps(satisfaction: pd.DataFrame, breakdown: str = "rfm_segment") -> plt.Figure:
+    """NPS per group with its 95% interval, as horizontal bars; the dashed line is everyone's.
+
+    Groups whose interval overlaps the dashed line are not clearly different from the whole
+    base; the number of respondents is written beside each bar (few respondents, wide
+    interval).
+
+    Parameters
+    ----------
+    satisfaction
+        The table ``satisfaction`` (breakdown, segment, respondents, nps, nps_low, nps_high)
+        or the output of :func:`helpers.differentiate.nps_by` (without ``breakdown``: all
+        its rows are drawn).
+    breakdown
+        The rows of ``satisfaction`` to draw: ``'rfm_segment'``, ``'customer_type'`` or
+        ``'all'``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes, the groups sorted by NPS, best at the top.
+    """
+    require_frame_columns(satisfaction, "satisfaction",
+                          ("segment", "respondents", "nps", "nps_low", "nps_high"))
+    if "breakdown" in satisfaction.columns:
+        everyone = satisfaction[satisfaction["breakdown"] == "all"]["nps"]
+        rows = satisfaction[satisfaction["breakdown"] == breakdown]
+    else:
+        everyone, rows = pd.Series(dtype=float), satisfaction
+    if rows.empty:
+        raise ValueError(f"satisfaction has no rows for breakdown {breakdown!r}: is a survey "
+                         f"loaded?")
+    rows = rows.sort_values(["nps", "segment"], ascending=[True, True])
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6))
+    y = np.arange(len(rows))
+    nps = rows["nps"].to_numpy(dtype=float)
+    ax.barh(y, nps, color=np.where(nps >= 0, "#55A868", "#C44E52"),
+            xerr=[nps - rows["nps_low"].to_numpy(dtype=float),
+                  rows["nps_high"].to_numpy(dtype=float) - nps],
+            error_kw={"ecolor": "black", "capsize": 3, "linewidth": 1})
+    for row, (value, count) in enumerate(zip(rows["nps_high"], rows["respondents"],
+                                             strict=True)):
+        ax.annotate(f"n = {count:,}", (value, row), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(y, rows["segment"].astype(str))
+    ax.axvline(0, color="black", linewidth=1)
+    if len(everyone):
+        ax.axvline(everyone.iloc[0], color="grey", linestyle="--",
+                   label=f"all respondents: {everyone.iloc[0]:+.0f}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set(xlim=(-100, 100), xlabel="NPS (% promoters - % detractors), with its 95% interval",
+           ylabel="", title=f"Net Promoter Score by {breakdown.replace('_', ' ')}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_nps_drivers(nps_drivers: pd.DataFrame) -> plt.Figure:
+    """Mean rating of each driver by promoters, passives and detractors (a dot plot).
+
+    The wider apart a driver's green and red dots, the more it separates the customers who
+    recommend the company from those who warn against it; drivers are sorted that way, most
+    separating at the top, with the separation and its 95% interval on the right.
+
+    Parameters
+    ----------
+    nps_drivers
+        The table ``nps_drivers`` (driver, mean_promoters, mean_passives, mean_detractors,
+        separation, separation_low, separation_high).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes.
+    """
+    require_frame_columns(nps_drivers, "nps_drivers",
+                          ("driver", "mean_promoters", "mean_passives", "mean_detractors",
+                           "separation", "separation_low", "separation_high"))
+    if nps_drivers.empty:
+        raise ValueError("nps_drivers is empty: no survey with driver ratings is loaded")
+    rows = nps_drivers.iloc[::-1]  # the most separating (first row) at the top
+    y = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.6))
+    ax.hlines(y, rows[["mean_promoters", "mean_detractors"]].min(axis=1),
+              rows[["mean_promoters", "mean_detractors"]].max(axis=1), color="lightgrey",
+              linewidth=3, zorder=1)
+    for band, colour in _BAND_COLOURS.items():
+        ax.scatter(rows[f"mean_{band}"], y, color=colour, s=60, label=band, zorder=2)
+    for row, (top, low, high) in enumerate(zip(
+            rows[["mean_promoters", "mean_passives", "mean_detractors"]].max(axis=1),
+            rows["separation_low"], rows["separation_high"], strict=True)):
+        separation = rows["separation"].iloc[row]
+        text = f"{separation:+.2f}" + ("" if np.isnan(low) else f" ({low:+.2f} to {high:+.2f})")
+        ax.annotate(text, (top, row), xytext=(8, 0), textcoords="offset points", va="center",
+                    fontsize=8)
+    ax.set_yticks(y, rows["driver"].astype(str))
+    ax.margins(x=0.25)
+    ax.set(xlabel="mean rating (the survey's scale)", ylabel="",
+           title="What separates promoters from detractors")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig

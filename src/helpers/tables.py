@@ -281,6 +281,23 @@ _REGISTRY = (
         *_REVIEW_SIDES,
     )),
     # ---------------------------------------------------------------- 02 differentiate
+    Table("acquisition_costs", "02_differentiate", "one month and acquisition channel "
+          "within the marketing spend's months: its spend shared by the customers it "
+          "acquired (empty without marketing spend)", _columns(
+        ("month", "DATE", "first day of the month"),
+        ("channel", "VARCHAR", "acquisition channel, trimmed and lower-case; 'unknown' for "
+                               "customers without one"),
+        ("spend", "DOUBLE", "marketing spend on the channel in the month"),
+        ("customers_acquired", "BIGINT", "customers whose first transaction is in the month, "
+                                         "from the channel"),
+        ("pooled", "DOUBLE", "spend of a channel that acquired nobody, passed to the month's "
+                             "customers of unknown channel"),
+        ("allocated", "DOUBLE", "spend carried by the customers acquired (the unknown row "
+                                "also carries the pooled spend)"),
+        ("unallocated", "DOUBLE", "spend no customer carries: the channel acquired nobody and "
+                                  "the month has no customer of unknown channel"),
+        ("cost_per_customer", "DOUBLE", "allocated / customers_acquired"),
+    )),
     Table("customer_value", "02_differentiate",
           "one customer with a transaction up to as_of: value today and RFMT", _columns(
         ("customer_id", "VARCHAR", "the kit's customer id"),
@@ -296,12 +313,19 @@ _REGISTRY = (
         ("support_cost", "DOUBLE", "support contacts' cost"),
         ("service_cost", "DOUBLE", "orders × cost_per_order + yearly cost × years as customer"),
         ("profit", "DOUBLE", "gross_margin - support_cost - service_cost"),
-        ("n_orders_12m", "BIGINT", "orders in the last 12 months"),
-        ("revenue_12m", "DOUBLE", "positive amounts in the last 12 months"),
-        ("net_revenue_12m", "DOUBLE", "net revenue in the last 12 months"),
-        ("gross_margin_12m", "DOUBLE", "gross margin in the last 12 months"),
-        ("support_cost_per_year", "DOUBLE", "support cost in the last 12 months"),
-        ("cost_to_serve_12m", "DOUBLE", "support, order and yearly cost of the last 12 months"),
+        ("acquisition_channel", "VARCHAR", "customers.acquisition_channel, trimmed and "
+                                           "lower-case; 'unknown' when missing"),
+        ("acquisition_cost", "DOUBLE", "cost_per_customer of the month and channel of "
+                                       "acquisition (acquisition_costs); NULL when the "
+                                       "marketing spend does not cover that month"),
+        ("profit_after_acquisition", "DOUBLE", "profit - acquisition_cost"),
+        ("n_orders_12m", "BIGINT", "orders in the current window (the last "
+                                   "differentiate.current_value_days, 365 by default)"),
+        ("revenue_12m", "DOUBLE", "positive amounts in the current window"),
+        ("net_revenue_12m", "DOUBLE", "net revenue in the current window"),
+        ("gross_margin_12m", "DOUBLE", "gross margin in the current window"),
+        ("support_cost_per_year", "DOUBLE", "support cost in the current window"),
+        ("cost_to_serve_12m", "DOUBLE", "support, order and yearly cost of the current window"),
         ("profit_12m", "DOUBLE", "current value: gross_margin_12m - cost_to_serve_12m"),
         ("recency_days", "BIGINT", "days from last purchase to as_of"),
         ("frequency", "BIGINT", "= n_orders"),
@@ -313,33 +337,156 @@ _REGISTRY = (
         ("t_score", "INTEGER", "tenure quintile score, 5 = longest"),
         ("rfm_cell", "VARCHAR", "e.g. 'R5F3M4'"),
         ("rfmt_score", "DOUBLE", "the four scores weighted by rfmt_weights (sum 1)"),
+        ("rfm_segment", "VARCHAR", "named RFM segment (differentiate.rfm_segments, else "
+                                   "helpers.differentiate.rfm.DEFAULT_RFM_SEGMENTS)"),
     )),
-    Table("equity_metrics", "02_differentiate", "one 12-month period ending on as_of, "
-          "as_of - 1 year, …", _columns(
+    Table("equity_metrics", "02_differentiate", "one period (differentiate.period, ending "
+          "on as_of, as_of - 1 period, …) and segment ('All', then each value of "
+          "differentiate.segment_by)", _columns(
         ("period_start", "DATE", "the period is (period_start, period_end]"),
         ("period_end", "DATE", "last day of the period"),
+        ("period", "VARCHAR", "its name: '2025-12', '2025Q4' or '2025' for a calendar month, "
+                              "quarter or year, else its last day"),
+        ("segment", "VARCHAR", "'All', or a value of differentiate.segment_by ('unknown' "
+                               "when missing)"),
         ("gross_new_customers", "BIGINT", "customers whose first transaction is in the period"),
-        ("net_new_customers", "BIGINT", "new customers who bought in its last 90 days"),
-        ("active_existing_customers", "BIGINT", "earlier customers who bought in the period"),
+        ("net_new_customers", "BIGINT", "new customers who bought in its last "
+                                        "differentiate.net_new_days days"),
+        ("active_existing_customers", "BIGINT",
+         "existing customers (first transaction on or before the period start and "
+         "active_days before its end) who bought in the active_days up to its end"),
+        ("active_customers", "BIGINT", "customers who bought in the active_days up to its end"),
+        ("customers_to_date", "BIGINT", "customers whose first transaction is on or before "
+                                        "its end"),
+        ("share_active", "DOUBLE", "active_customers / customers_to_date"),
+        ("revenue", "DOUBLE", "net amounts in the period (returns dated in it deducted)"),
         ("revenue_new", "DOUBLE", "net amounts of new customers"),
         ("revenue_existing", "DOUBLE", "net amounts of existing customers"),
         ("revenue_per_new_customer", "DOUBLE", "revenue_new / gross_new_customers"),
         ("revenue_per_existing_customer", "DOUBLE",
          "revenue_existing / active_existing_customers"),
+        ("revenue_per_customer", "DOUBLE", "revenue / active_customers"),
+        ("orders", "BIGINT", "distinct orders with a positive amount in the period"),
         ("orders_new", "BIGINT", "orders of new customers"),
         ("orders_existing", "BIGINT", "orders of existing customers"),
+        ("purchase_frequency", "DOUBLE", "orders / active_customers"),
+        ("acquisition_cost", "DOUBLE", "acquisition cost of the period's new customers (for "
+                                       "'All' plus the spend no customer carried); NULL "
+                                       "without marketing spend"),
+        ("acquisition_cost_per_new_customer", "DOUBLE",
+         "acquisition_cost / gross_new_customers"),
+        ("support_cost", "DOUBLE", "support contacts in the period"),
         ("support_cost_new", "DOUBLE", "support cost of the period's new customers"),
         ("support_cost_existing", "DOUBLE", "support cost of existing customers"),
+        ("cost_to_serve", "DOUBLE", "support cost + orders × cost_per_order + yearly cost × "
+                                    "the part of the period each customer was on file"),
+        ("cost_to_serve_per_customer", "DOUBLE", "cost_to_serve / customers_to_date"),
     )),
-    Table("cohorts", "02_differentiate", "one acquisition cohort in one calendar quarter",
-          _columns(
-        ("cohort", "VARCHAR", "quarter of first purchase, e.g. '2024Q1'"),
-        ("period", "VARCHAR", "the quarter observed"),
-        ("months_since_acquisition", "INTEGER", "3 per quarter"),
-        ("customers_in_cohort", "BIGINT", "customers acquired in the cohort's quarter"),
+    Table("cohorts", "02_differentiate", "one acquisition cohort in one period from its "
+          "acquisition on (the periods of equity_metrics)", _columns(
+        ("cohort", "VARCHAR", "name of the period of the first transaction, e.g. '2024Q1'"),
+        ("cohort_end", "DATE", "last day of that period"),
+        ("period", "VARCHAR", "name of the period observed"),
+        ("period_end", "DATE", "last day of the period observed"),
+        ("periods_since_acquisition", "INTEGER", "0 for the acquisition period"),
+        ("customers_in_cohort", "BIGINT", "customers acquired in the cohort's period"),
         ("active_customers", "BIGINT", "cohort members buying in the period"),
-        ("revenue", "DOUBLE", "net amounts of the cohort in the period"),
         ("retention_rate", "DOUBLE", "active_customers / customers_in_cohort"),
+        ("revenue", "DOUBLE", "net amounts of the cohort in the period"),
+        ("revenue_per_customer", "DOUBLE", "revenue / customers_in_cohort"),
+    )),
+    # initiatives and satisfaction (helpers.differentiate.initiatives, .satisfaction)
+    Table("campaign_tracking", "02_differentiate", "one campaign, group and week since "
+          "exposure: the group's cumulative purchases and revenue per customer (empty "
+          "without a campaign source)", _columns(
+        ("campaign_id", "VARCHAR", "the campaign"),
+        ("exposure_group", "VARCHAR", "'control' or 'treated'"),
+        ("week", "INTEGER", "0 = days 0-6 from each customer's own exposure day, 1 = days "
+                            "7-13, …"),
+        ("days_followed", "INTEGER", "days from exposure to the week's end (the last week "
+                                     "cut at the campaign's window_days)"),
+        ("customers", "BIGINT", "customers of the group followed over the whole window"),
+        ("purchases_per_customer", "DOUBLE", "orders with a positive amount from exposure to "
+                                             "the week's end, per customer of the group"),
+        ("revenue_per_customer", "DOUBLE", "positive amounts over the same days, per customer"),
+        ("net_revenue_per_customer", "DOUBLE", "amounts net of returns, per customer"),
+    )),
+    Table("campaign_effects", "02_differentiate", "one campaign and metric: treated against "
+          "control over the days after exposure (empty without a campaign source)", _columns(
+        ("campaign_id", "VARCHAR", "the campaign"),
+        ("metric", "VARCHAR", "'purchases' (orders with a positive amount), 'revenue' "
+                              "(positive amounts) or 'net_revenue' (returns deducted)"),
+        ("unit", "VARCHAR", "e.g. 'purchases per customer', 'EUR of revenue per customer'"),
+        ("exposure_start", "DATE", "first exposure date of a customer compared"),
+        ("exposure_end", "DATE", "last exposure date of a customer compared"),
+        ("window_days", "INTEGER", "days each customer is followed from their exposure day "
+                                   "(included): differentiate.campaign_window_days, else "
+                                   "from the last exposure to as_of"),
+        ("n_treated", "BIGINT", "treated customers compared"),
+        ("n_control", "BIGINT", "control customers compared"),
+        ("in_both_groups", "BIGINT", "customers listed as treated and as control, left out"),
+        ("window_too_short", "BIGINT", "customers exposed too late to be followed for "
+                                       "window_days by as_of, left out"),
+        ("mean_treated", "DOUBLE", "mean of the metric per treated customer over the window "
+                                   "(0 for one who bought nothing)"),
+        ("mean_control", "DOUBLE", "mean per control customer"),
+        ("difference", "DOUBLE", "mean_treated - mean_control: the campaign's effect per "
+                                 "customer"),
+        ("ci_low", "DOUBLE", "lower bound of its 95% interval (Welch's unequal-variance t)"),
+        ("ci_high", "DOUBLE", "upper bound"),
+        ("p_value", "DOUBLE", "two-sided p-value of no difference (Welch's t test)"),
+        ("pre_mean_treated", "DOUBLE", "the same mean over the window_days before exposure"),
+        ("pre_mean_control", "DOUBLE", "the control group's, before exposure"),
+        ("pre_difference", "DOUBLE", "the difference before exposure: near 0 when the groups "
+                                     "were comparable"),
+        ("pre_ci_low", "DOUBLE", "lower bound of its 95% interval"),
+        ("pre_ci_high", "DOUBLE", "upper bound"),
+        ("pre_p_value", "DOUBLE", "p-value of no difference before exposure"),
+        ("comparable", "BOOLEAN", "the interval before exposure holds 0 (NULL when not "
+                                  "measurable)"),
+        ("verdict", "VARCHAR", "in words: 'effect of X ± Y …' or 'no detectable effect …', "
+                               "with a warning when the groups were not comparable"),
+    )),
+    Table("satisfaction", "02_differentiate", "one group of respondents (everyone, then each "
+          "RFM segment and customer type): their NPS from their latest answer up to as_of "
+          "(empty without a survey source)", _columns(
+        ("breakdown", "VARCHAR", "'all', 'rfm_segment' or 'customer_type'"),
+        ("segment", "VARCHAR", "'All', or the group's value ('unknown' when the customer has "
+                               "none)"),
+        ("respondents", "BIGINT", "customers with an answer"),
+        ("promoters", "BIGINT", "respondents scoring 9-10"),
+        ("passives", "BIGINT", "respondents scoring 7-8"),
+        ("detractors", "BIGINT", "respondents scoring 0-6"),
+        ("share_promoters", "DOUBLE", "promoters / respondents"),
+        ("share_detractors", "DOUBLE", "detractors / respondents"),
+        ("nps", "DOUBLE", "100 × (share_promoters - share_detractors), -100 to +100"),
+        ("nps_low", "DOUBLE", "lower bound of its 95% interval (normal, multinomial "
+                              "variance; cut at -100)"),
+        ("nps_high", "DOUBLE", "upper bound (cut at +100)"),
+        ("mean_score", "DOUBLE", "mean 0-10 score"),
+    )),
+    Table("driver_ratings", "02_differentiate", "one group of respondents (as in "
+          "satisfaction) and driver: its mean rating (empty without a survey source)",
+          _columns(
+        ("breakdown", "VARCHAR", "'all', 'rfm_segment' or 'customer_type'"),
+        ("segment", "VARCHAR", "'All', or the group's value"),
+        ("driver", "VARCHAR", "the driver's name in the config (e.g. 'problems')"),
+        ("ratings", "BIGINT", "respondents who rated it in their latest answer"),
+        ("mean_rating", "DOUBLE", "their mean rating, on the survey's scale"),
+    )),
+    Table("nps_drivers", "02_differentiate", "one driver: how far promoters and detractors "
+          "rate it apart, most separating first (empty without a survey source)", _columns(
+        ("driver", "VARCHAR", "the driver's name in the config"),
+        ("ratings", "BIGINT", "respondents who rated it in their latest answer"),
+        ("mean_promoters", "DOUBLE", "mean rating of the promoters (9-10)"),
+        ("mean_passives", "DOUBLE", "mean rating of the passives (7-8)"),
+        ("mean_detractors", "DOUBLE", "mean rating of the detractors (0-6)"),
+        ("separation", "DOUBLE", "mean_promoters - mean_detractors"),
+        ("separation_low", "DOUBLE", "lower bound of its 95% interval (Welch's t)"),
+        ("separation_high", "DOUBLE", "upper bound"),
+        ("separation_p_value", "DOUBLE", "p-value of no separation"),
+        ("spearman", "DOUBLE", "rank correlation of the rating with the 0-10 score"),
+        ("spearman_p_value", "DOUBLE", "its p-value"),
     )),
     # ---------------------------------------------------------------- 03 clv
     Table("model_fit", "03_clv", "one parameter or check of a fitted model", _columns(

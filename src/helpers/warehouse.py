@@ -21,8 +21,8 @@ from helpers.config import DEMO_CONFIG, KIT_ROOT, RunConfig, load_config
 from helpers.tables import TABLES, stage_of, table
 
 __all__ = ["WAREHOUSE_FILE", "MANIFEST_FILE", "MissingTableError", "MissingColumnError",
-           "PublishedRunError", "connect", "on_all_cores", "open_run", "sql_literal", "sql_identifier",
-           "sql_text", "query", "build_table",
+           "PublishedRunError", "connect", "on_all_cores", "open_run", "sql_literal",
+           "sql_identifier", "sql_text", "query", "build_table",
            "scalar", "table_names", "require_tables", "require_columns",
            "require_frame_columns", "write_table", "read_table", "row_counts"]
 

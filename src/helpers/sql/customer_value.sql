@@ -1,10 +1,12 @@
 -- customer_value: one row per customer with a transaction up to as_of: what they are worth
--- today (revenue, margin, cost to serve, profit; lifetime and the last 12 months) and their
--- RFMT scores. The formulas are documented in helpers.differentiate.build_customer_value.
--- Reads: transactions, support_contacts.
--- Parameters: $as_of, $start_12m (as_of - 365 days), $days_per_year, $gross_margin_rate,
---   $cost_per_order, $cost_per_year, and the RFMT weights $w_recency, $w_frequency,
---   $w_monetary, $w_tenure (normalised to sum 1).
+-- today (revenue, margin, cost to serve, acquisition cost, profit; lifetime and the current
+-- window) and their RFMT scores and RFM segment. The formulas are documented in
+-- helpers.differentiate.value.build_customer_value.
+-- Reads: transactions, support_contacts, customers (acquisition_channel), acquisition_costs,
+--   rfm_segment_cells (registered by the builder: the segment of each R, F, M combination).
+-- Parameters: $as_of, $start_12m (as_of - differentiate.current_value_days), $days_per_year,
+--   $gross_margin_rate, $cost_per_order, $cost_per_year, and the RFMT weights $w_recency,
+--   $w_frequency, $w_monetary, $w_tenure (normalised to sum 1).
 WITH lines AS (
     SELECT
         customer_id,
@@ -75,12 +77,30 @@ valued AS (
 scored AS (
     SELECT
         *,
-        -- CUME_DIST gives tied customers the same score; the best value sorts last (5)
-        CAST(CEIL(5 * CUME_DIST() OVER (ORDER BY recency_days DESC)) AS INTEGER) AS r_score,
-        CAST(CEIL(5 * CUME_DIST() OVER (ORDER BY n_orders)) AS INTEGER) AS f_score,
-        CAST(CEIL(5 * CUME_DIST() OVER (ORDER BY monetary NULLS FIRST)) AS INTEGER) AS m_score,
-        CAST(CEIL(5 * CUME_DIST() OVER (ORDER BY tenure_days)) AS INTEGER) AS t_score
+        -- the fifth a customer's rank falls in, worst first (PERCENT_RANK runs from 0 for the
+        -- worst to 1 for the best); tied customers share the score of where their group
+        -- starts, so one-time buyers are F1 however many they are
+        CAST(LEAST(5, 1 + FLOOR(5 * PERCENT_RANK() OVER (ORDER BY recency_days DESC)))
+             AS INTEGER) AS r_score,
+        CAST(LEAST(5, 1 + FLOOR(5 * PERCENT_RANK() OVER (ORDER BY n_orders))) AS INTEGER)
+            AS f_score,
+        CAST(LEAST(5, 1 + FLOOR(5 * PERCENT_RANK() OVER (ORDER BY monetary NULLS FIRST)))
+             AS INTEGER) AS m_score,
+        CAST(LEAST(5, 1 + FLOOR(5 * PERCENT_RANK() OVER (ORDER BY tenure_days))) AS INTEGER)
+            AS t_score
     FROM valued
+),
+acquisition AS (
+    SELECT
+        s.customer_id,
+        COALESCE(NULLIF(lower(trim(c.acquisition_channel)), ''), 'unknown')
+            AS acquisition_channel,
+        a.cost_per_customer AS acquisition_cost
+    FROM scored AS s
+    LEFT JOIN customers AS c ON c.customer_id = s.customer_id
+    LEFT JOIN acquisition_costs AS a
+        ON a.month = CAST(date_trunc('month', s.first_purchase) AS DATE)
+       AND a.channel = COALESCE(NULLIF(lower(trim(c.acquisition_channel)), ''), 'unknown')
 )
 SELECT
     customer_id,
@@ -96,6 +116,9 @@ SELECT
     support_cost,
     service_cost,
     gross_margin - support_cost - service_cost AS profit,
+    acquisition_channel,
+    acquisition_cost,
+    gross_margin - support_cost - service_cost - acquisition_cost AS profit_after_acquisition,
     n_orders_12m,
     revenue_12m,
     net_revenue_12m,
@@ -114,6 +137,9 @@ SELECT
     'R' || CAST(r_score AS VARCHAR) || 'F' || CAST(f_score AS VARCHAR)
         || 'M' || CAST(m_score AS VARCHAR) AS rfm_cell,
     $w_recency * r_score + $w_frequency * f_score + $w_monetary * m_score
-        + $w_tenure * t_score AS rfmt_score
+        + $w_tenure * t_score AS rfmt_score,
+    g.rfm_segment
 FROM scored
+JOIN acquisition USING (customer_id)
+JOIN rfm_segment_cells AS g USING (r_score, f_score, m_score)
 ORDER BY customer_id
