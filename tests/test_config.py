@@ -111,3 +111,16 @@ def test_a_source_named_web_shop_stops_the_run_before_any_work(write_config, tmp
     assert main(["run", str(path), "--out", str(tmp_path / "reports"), "--no-progress"]) \
         == EXIT_BAD_CONFIG
     assert not (tmp_path / "reports").exists()
+
+
+def test_net_new_window_must_fit_in_a_period(write_config):
+    content = {"client": "acme", "as_of": "2025-12-31",
+               "sources": {"shop": {"kind": "transactions", "path": "shop.csv",
+                                    "columns": {"customer_key": "a", "order_date": "b",
+                                                "amount": "c"}}},
+               "differentiate": {"period": "quarter"}}
+    with pytest.raises(ConfigError, match=r"net_new_days \(90\) must be shorter than a "
+                                          r"quarter \(89 days"):
+        load_config(write_config(content))
+    content["differentiate"]["net_new_days"] = 30
+    assert load_config(write_config(content)).differentiate.net_new_days == 30

@@ -307,7 +307,14 @@ def equity_warehouse(transactions: list[tuple], as_of: date, support: list[tuple
     return con
 
 
+#: A net-new window within the shortest period of each length (the config requires one).
+NET_NEW_DAYS = {"month": 20, "quarter": 30}
+
+
 def equity_config(make_config, as_of: date, **differentiate):
+    period = differentiate.get("period", "year")
+    if period in NET_NEW_DAYS:
+        differentiate.setdefault("net_new_days", NET_NEW_DAYS[period])
     return make_config(as_of, costs=EQUITY_COSTS, differentiate=differentiate)
 
 
@@ -681,9 +688,9 @@ def random_client(seed: int, as_of: date) -> duckdb.DuckDBPyConnection:
     (date(2025, 11, 15), {"period": "quarter", "segment_by": "customer_type"}),
     (date(2025, 12, 31), {"period": "year", "segment_by": "rfm_segment"}),
     (date(2024, 2, 29), {"period": "month", "segment_by": "none", "active_days": 400,
-                         "net_new_days": 45}),
+                         "net_new_days": 27}),
     (date(2024, 2, 29), {"period": "year", "segment_by": "customer_type", "active_days": 200,
-                         "net_new_days": 400}),
+                         "net_new_days": 300}),
 ])
 def test_equity_metrics_agree_with_their_definitions(as_of, settings, make_config):
     con = random_client(7, as_of)

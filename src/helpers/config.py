@@ -305,6 +305,16 @@ class DifferentiateConfig(_Strict):
                                 "measured (default: up to as_of)")
 
     @model_validator(mode="after")
+    def _net_new_within_a_period(self) -> DifferentiateConfig:
+        shortest = {"month": 28, "quarter": 89, "year": 365}[self.period]
+        if self.net_new_days >= shortest:
+            raise ValueError(f"net_new_days ({self.net_new_days}) must be shorter than a "
+                             f"{self.period} ({shortest} days at the shortest): otherwise every "
+                             f"new customer counts as still there at the period's end; for "
+                             f"{self.period}s try {shortest // 3}")
+        return self
+
+    @model_validator(mode="after")
     def _segments_cover_every_score(self) -> DifferentiateConfig:
         if self.rfm_segments is None:
             return self

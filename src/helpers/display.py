@@ -16,7 +16,16 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from helpers.clv.fitting import MODEL_NAMES
-from helpers.differentiate import cohort_matrix, value_concentration
+from helpers.differentiate import (
+    cohort_matrix,
+    gini,
+    lorenz_curve,
+    profit_basis,
+    profit_values,
+    value_concentration,
+    value_label,
+    whale_curve,
+)
 from helpers.warehouse import require_frame_columns
 
 __all__ = ["set_theme", "show", "plot_value_concentration", "plot_rfm_heatmap",
@@ -1065,5 +1074,203 @@ def plot_nps_drivers(nps_drivers: pd.DataFrame) -> plt.Figure:
     ax.set(xlabel="mean rating (the survey's scale)", ylabel="",
            title="What separates promoters from detractors")
     ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --- below-zero customers and concentration (helpers.differentiate.below_zero, .concentration)
+
+__all__ += ["plot_lorenz", "plot_whale_curve", "plot_rfm_segments", "plot_below_zero"]
+
+#: Points drawn per curve: a million customers draw as fast as a thousand, and look the same.
+_CURVE_POINTS = 2000
+
+
+def _thin(n: int, keep: tuple[int, ...] = ()) -> np.ndarray:
+    """About :data:`_CURVE_POINTS` evenly spaced indices of ``range(n)``, both ends and
+    ``keep`` (a curve's peak or dip) included."""
+    spaced = np.linspace(0, n - 1, min(n, _CURVE_POINTS)).round().astype(int)
+    return np.unique(np.r_[spaced, np.asarray(keep, dtype=int)])
+
+
+def plot_lorenz(customer_value: pd.DataFrame, columns: tuple[str, ...] | None = None,
+                ax: Axes | None = None) -> plt.Figure:
+    """Lorenz curves: the share of the value held by the least valuable customers.
+
+    Read it from the left: the curve at 50% of customers says what the less valuable half
+    brings. The diagonal is a base where everyone is worth the same; the further a curve
+    sags below it, the more the value rests on a few customers, and the Gini coefficient in
+    the legend measures that gap (0: all equal, close to 1: one customer has everything). A
+    profit curve dips below 0 first: those customers lose money, and the dip is what they
+    lose, as a share of the total profit.
+
+    Parameters
+    ----------
+    customer_value
+        The table ``customer_value`` with the ``columns``.
+    columns
+        The value columns; default ``net_revenue`` and the profit basis
+        (:func:`helpers.differentiate.profit_basis`).
+    ax
+        Axes to draw on; a new figure if None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    columns = columns or ("net_revenue", profit_basis(customer_value))
+    ax = ax if ax is not None else plt.subplots(figsize=(7, 5.5))[1]
+    for column in columns:
+        values = profit_values(customer_value, column)
+        curve = lorenz_curve(values)
+        label = f"{value_label(column)} (Gini {gini(values):.2f})"
+        if curve["share_of_value"].isna().all():
+            ax.plot([], [], label=f"{label}: not positive in total, no curve")
+            continue
+        shown = curve.iloc[_thin(len(curve), (int(curve["share_of_value"].idxmin()),))]
+        ax.plot(shown["share_of_customers"], shown["share_of_value"], label=label)
+        dip = curve["share_of_value"].min()
+        if dip < 0:
+            ax.annotate(f"the below-zero customers lose {-dip:.1%} of it",
+                        (curve["share_of_customers"].iloc[curve["share_of_value"].idxmin()], dip),
+                        textcoords="offset points", xytext=(6, -12), fontsize=8)
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="all customers equal")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.set(xlabel="share of customers, least valuable first", ylabel="share of the total",
+           title="Lorenz curves")
+    ax.xaxis.set_major_formatter("{x:.0%}")
+    ax.yaxis.set_major_formatter("{x:.0%}")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax.figure
+
+
+def plot_whale_curve(customer_value: pd.DataFrame, profit: str | None = None,
+                     ax: Axes | None = None) -> plt.Figure:
+    """The whale curve: cumulative share of profit, the most profitable customers first.
+
+    The curve climbs while customers add profit, peaks above 100% after the last profitable
+    one, and falls back to 100% as the below-zero customers take their losses off: the
+    height of the peak over 100% is the profit they cost. A curve that passes 100% is not an
+    error.
+
+    Parameters
+    ----------
+    customer_value
+        ``customer_id`` and the profit column.
+    profit
+        Default :func:`helpers.differentiate.profit_basis`.
+    ax
+        Axes to draw on; a new figure if None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    curve = whale_curve(customer_value, profit)
+    label = value_label(profit or profit_basis(customer_value))
+    if not curve["is_peak"].any():
+        raise ValueError(f"the customers' {label} is not positive in total: there is no share "
+                         f"of it to draw")
+    peak = curve[curve["is_peak"]].iloc[0]
+    shown = curve.iloc[_thin(len(curve), (int(peak["customers"]),))]
+    ax = ax if ax is not None else plt.subplots(figsize=(7, 5))[1]
+    ax.plot(shown["share_of_customers"], shown["share_of_profit"], color="#4C72B0")
+    ax.axhline(1, color="grey", linestyle="--", linewidth=1, label=f"all the {label}")
+    ax.scatter([peak["share_of_customers"]], [peak["share_of_profit"]], color="black", zorder=3)
+    ax.annotate(f"peak: the top {peak['share_of_customers']:.0%} bring "
+                f"{peak['share_of_profit']:.1%}\nthe other {1 - peak['share_of_customers']:.0%} "
+                f"lose {peak['share_of_profit'] - 1:.1%} of it",
+                (peak["share_of_customers"], peak["share_of_profit"]),
+                textcoords="offset points", xytext=(-10, -32), ha="right", fontsize=8)
+    ax.set(xlabel="share of customers, most profitable first",
+           ylabel=f"cumulative share of {label}", title="Whale curve")
+    ax.set_ylim(bottom=0, top=max(1.05, peak["share_of_profit"] * 1.05))
+    ax.xaxis.set_major_formatter("{x:.0%}")
+    ax.yaxis.set_major_formatter("{x:.0%}")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax.figure
+
+
+def plot_rfm_segments(summary: pd.DataFrame) -> plt.Figure:
+    """Each named RFM segment's share of the customers against its share of the profit.
+
+    A segment whose profit bar is longer than its customer bar is worth more than its size;
+    a profit bar to the left of 0 is a segment that loses money.
+
+    Parameters
+    ----------
+    summary
+        From :func:`helpers.differentiate.rfm_segment_summary` (``rfm_segment``,
+        ``customers``, ``share_of_customers``, ``share_of_profit``); drawn in its order, the
+        first segment at the top.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    require_frame_columns(summary, "RFM segment summary",
+                          ("rfm_segment", "customers", "share_of_customers", "share_of_profit"))
+    if summary.empty:
+        raise ValueError("the RFM segment summary is empty: customer_value has no customer")
+    y = np.arange(len(summary))
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(summary) + 1.6))
+    for offset, column, colour, label in ((-0.2, "share_of_customers", "#8C8C8C", "customers"),
+                                          (0.2, "share_of_profit", "#55A868", "profit")):
+        values = summary[column].to_numpy(dtype=float)
+        colours = np.where(values < 0, "#C44E52", colour)
+        ax.barh(y + offset, values, height=0.4, color=colours, label=f"share of {label}")
+        for row, value in zip(y, values, strict=True):
+            if not np.isnan(value):
+                rise = value >= 0
+                ax.annotate(f"{value:.0%}", (value, row + offset), xytext=(3 if rise else -3, 0),
+                            textcoords="offset points", va="center", fontsize=7,
+                            ha="left" if rise else "right")
+    ax.set_yticks(y, [f"{name} ({count:,})" for name, count in
+                      zip(summary["rfm_segment"].astype(str), summary["customers"], strict=True)])
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=1)
+    ax.margins(x=0.12)
+    ax.xaxis.set_major_formatter("{x:.0%}")
+    ax.set(xlabel="share of all customers / of the total profit", ylabel="",
+           title="RFM segments: size against profit")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_below_zero(reasons: pd.DataFrame, currency: str = "") -> plt.Figure:
+    """Below-zero customers by main reason: how many (left) and how much they lose (right).
+
+    Parameters
+    ----------
+    reasons
+        From :func:`helpers.differentiate.below_zero_reasons` (``reason``, ``customers``,
+        ``loss``).
+    currency
+        For the loss axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two Axes sharing the reasons.
+    """
+    require_frame_columns(reasons, "below-zero reasons", ("reason", "customers", "loss"))
+    y = np.arange(len(reasons))
+    money = f" ({currency})" if currency else ""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(reasons) + 1.8), sharey=True)
+    for ax, column, label, shown in ((axes[0], "customers", "customers", ",.0f"),
+                                     (axes[1], "loss", f"loss{money}", ",.0f")):
+        values = reasons[column].to_numpy(dtype=float)
+        ax.barh(y, values, color="#C44E52")
+        for row, value in zip(y, values, strict=True):
+            ax.annotate(f"{value:{shown}}", (value, row), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=8)
+        ax.margins(x=0.15)
+        ax.set(xlabel=label)
+        ax.xaxis.set_major_formatter("{x:,.0f}")
+    axes[0].set_yticks(y, reasons["reason"].astype(str))
+    axes[0].invert_yaxis()
+    fig.suptitle(f"{int(reasons['customers'].sum()):,} customers below zero, losing "
+                 f"{reasons['loss'].sum():,.0f}{money} between them: main reason")
     fig.tight_layout()
     return fig

@@ -108,8 +108,8 @@ def export_tables(con: duckdb.DuckDBPyConnection, run_dir: str | Path,
         headline(con, cfg).to_excel(writer, sheet_name="Summary", index=False)
         customers.to_excel(writer, sheet_name="Customers", index=False)
         tier_summary(con).to_excel(writer, sheet_name="Tiers", index=False)
-        con.execute("SELECT * FROM equity_metrics ORDER BY period_end").df().to_excel(
-            writer, sheet_name="Equity", index=False)
+        con.execute("SELECT * FROM equity_metrics ORDER BY period_end, segment <> 'All', "
+                    "segment").df().to_excel(writer, sheet_name="Equity", index=False)
         reconciliation(con).to_excel(writer, sheet_name="Row counts", index=False)
         rejected.to_excel(writer, sheet_name="Rejected rows", index=False)
     stamp = datetime.combine(cfg.as_of, datetime.min.time())

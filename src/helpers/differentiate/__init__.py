@@ -22,6 +22,21 @@ All transaction-level work is SQL run inside the warehouse; the charts are in
 
 from __future__ import annotations
 
+from helpers.differentiate.below_zero import (
+    below_zero_customers,
+    below_zero_reasons,
+    below_zero_summary,
+    profit_basis,
+    profit_values,
+)
+from helpers.differentiate.concentration import (
+    concentration_sentence,
+    gini,
+    lorenz_curve,
+    rfm_segment_summary,
+    value_label,
+    whale_curve,
+)
 from helpers.differentiate.equity import (
     EQUITY_CHANGE_METRICS,
     PERIOD_MONTHS,
@@ -48,4 +63,7 @@ __all__ = ["build_acquisition_costs", "build_customer_value", "value_concentrati
            "DEFAULT_RFM_SEGMENTS", "rfm_segment_rules", "periods", "PERIOD_MONTHS",
            "build_equity_metrics", "EQUITY_CHANGE_METRICS", "equity_changes", "build_cohorts",
            "cohort_matrix", "build_campaign_effects", "true_campaign_effects",
-           "effects_against_truth", "build_satisfaction", "nps_by"]
+           "effects_against_truth", "build_satisfaction", "nps_by", "profit_basis",
+           "profit_values", "below_zero_summary", "below_zero_customers", "below_zero_reasons",
+           "lorenz_curve", "gini", "whale_curve", "concentration_sentence",
+           "rfm_segment_summary", "value_label"]
