@@ -152,7 +152,7 @@ def test_the_warehouse_matches_the_table_registry_exactly(report, client):
     expected = {name: [(c.name, c.type) for c in table.columns]
                 for name, table in TABLES.items()}
     for name, source in cfg.sources.items():
-        roles = ["_row", *source.columns]
+        roles = ["_row", *source.roles]
         expected[STAGE_TABLE_PREFIX + name] = [(r, stage_column_type(r)) for r in roles]
     assert sorted(written) == sorted(expected), "tables differ from helpers/tables.py"
     for table, columns in expected.items():

@@ -258,7 +258,8 @@ def test_check_says_ok_on_one_line(sources, capsys):
     path = sources(lambda c, d: None)
     assert main(["check", str(path)]) == 0
     assert capsys.readouterr().out == (
-        f"ok: 5 sources (crm, webshop, store, catalogue, support) of small as of {AS_OF} "
+        f"ok: 8 sources (crm, webshop, store, catalogue, support, marketing, survey, campaign) "
+        f"of small as of {AS_OF} "
         f"open and stage a sample; {path}\n")
 
 
