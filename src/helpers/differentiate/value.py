@@ -57,7 +57,9 @@ def build_acquisition_costs(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> i
     is *pooled* and shared by them; otherwise it stays *unallocated*. Every unit of spend up
     to as_of is either allocated or unallocated: ``sum(allocated) + sum(unallocated) =
     sum(spend)``. Spend is matched by month, so a month's spend counts whole even when as_of
-    falls inside it.
+    falls inside it. Within the months the spend covers, a channel with no spend in a month
+    (a referral, a walk-in, a month with no campaign) acquired its customers for 0; outside
+    them the cost is unknown (NULL in ``customer_value``).
     """
     require_columns(con, "marketing_spend", ("spend_date", "channel", "amount"))
     require_columns(con, "transactions", ("customer_id", "order_date"))
@@ -100,7 +102,7 @@ def build_customer_value(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
       ``gross_margin = net_revenue - cost_of_goods``; ``margin_rate = gross_margin /
       net_revenue`` (NULL when ``net_revenue <= 0``).
     - ``support_cost``: sum of ``support_contacts.cost``; ``support_cost_per_year``: the same
-      over the last 12 months.
+      over the current window (below).
     - ``service_cost = n_orders * cost_per_order + cost_per_customer_per_year *
       years_as_customer``, where ``years_as_customer = (tenure_days + 1) / 365``: fractional,
       counting the first-purchase day, so it is at least one day's worth (1/365 of a year).
@@ -115,9 +117,10 @@ def build_customer_value(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     default (the columns keep the ``_12m`` name whatever its length): ``n_orders_12m``,
     ``revenue_12m`` (positive amounts), ``net_revenue_12m``, ``gross_margin_12m``,
     ``cost_to_serve_12m`` (support cost in the window + orders in the window *
-    ``cost_per_order`` + ``cost_per_customer_per_year`` * the part of the year the customer
-    was on file, at most 1) and ``profit_12m = gross_margin_12m - cost_to_serve_12m``, the
-    customer's **current value** used by the tiers.
+    ``cost_per_order`` + ``cost_per_customer_per_year`` * the days of the window the customer
+    was on file, ``min(tenure_days + 1, current_value_days) / 365`` years) and ``profit_12m =
+    gross_margin_12m - cost_to_serve_12m``, the customer's **current value** used by the
+    tiers. A 90-day window thus charges 90/365 of the yearly cost, not a whole year.
 
     RFMT: ``first_purchase`` is the first transaction of any kind (a return proves an
     earlier purchase), ``last_purchase`` the last with a positive amount (or the last
@@ -137,11 +140,13 @@ def build_customer_value(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     require_columns(con, "support_contacts", SUPPORT_COLUMNS)
     require_columns(con, "customers", ("customer_id", "acquisition_channel"))
     require_columns(con, "acquisition_costs", ("month", "channel", "cost_per_customer"))
+    window = cfg.differentiate.current_value_days
     weights = cfg.rfmt_weights
     total = weights.recency + weights.frequency + weights.monetary + weights.tenure
     params = {
         "as_of": cfg.as_of,
-        "start_12m": cfg.as_of - timedelta(days=cfg.differentiate.current_value_days),
+        "window_days": window,
+        "start_12m": cfg.as_of - timedelta(days=window),
         "days_per_year": DAYS_PER_YEAR,
         "gross_margin_rate": cfg.costs.gross_margin_rate,
         "cost_per_order": cfg.costs.cost_per_order,

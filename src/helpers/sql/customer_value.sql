@@ -4,9 +4,9 @@
 -- helpers.differentiate.value.build_customer_value.
 -- Reads: transactions, support_contacts, customers (acquisition_channel), acquisition_costs,
 --   rfm_segment_cells (registered by the builder: the segment of each R, F, M combination).
--- Parameters: $as_of, $start_12m (as_of - differentiate.current_value_days), $days_per_year,
---   $gross_margin_rate, $cost_per_order, $cost_per_year, and the RFMT weights $w_recency,
---   $w_frequency, $w_monetary, $w_tenure (normalised to sum 1).
+-- Parameters: $as_of, $window_days (differentiate.current_value_days), $start_12m (as_of -
+--   $window_days), $days_per_year, $gross_margin_rate, $cost_per_order, $cost_per_year, and
+--   the RFMT weights $w_recency, $w_frequency, $w_monetary, $w_tenure (normalised to sum 1).
 WITH lines AS (
     SELECT
         customer_id,
@@ -70,7 +70,8 @@ valued AS (
         n_orders * $cost_per_order + $cost_per_year * years_as_customer AS service_cost,
         net_revenue_12m - cost_of_goods_12m AS gross_margin_12m,
         support_cost_per_year + n_orders_12m * $cost_per_order
-            + $cost_per_year * CASE WHEN years_as_customer < 1 THEN years_as_customer ELSE 1 END
+            -- the fixed cost of the part of the window the customer was on file
+            + $cost_per_year * LEAST(years_as_customer, $window_days / $days_per_year)
             AS cost_to_serve_12m
     FROM costed
 ),
