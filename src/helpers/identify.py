@@ -368,12 +368,25 @@ def build_support_contacts(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> in
     contact_date, cost) and ``customer_xref`` (source, customer_key, customer_id).
     """
     require_tables(con, "customer_xref", "rejected_rows")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_support AS {_support_union(cfg)}")
+    return _land_staged(con, cfg, {"staged_support": _support_union(cfg)},
+                        ("support_contacts",), keyed="staged_support")
+
+
+def _land_staged(con: duckdb.DuckDBPyConnection, cfg: RunConfig, views: dict[str, str],
+                 tables: tuple[str, ...], keyed: str | None) -> int:
+    """Write ``tables`` (their ``sql/<table>.sql`` reads the temporary ``views``, name ->
+    SELECT, and ``source_links``); then send the rows of view ``keyed`` whose key their
+    linked source lacks to ``rejected_rows``. Returns the rows of the first table."""
+    for name, select in views.items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
     _write_source_links(con, cfg)
-    count = build_table(con, "support_contacts")
-    _reject_unlinked(con, "staged_support")
-    con.execute("DROP VIEW staged_support; DROP TABLE source_links")
-    return count
+    counts = [build_table(con, table) for table in tables]
+    if keyed:
+        _reject_unlinked(con, keyed)
+    for name in views:
+        con.execute(f"DROP VIEW {name}")
+    con.execute("DROP TABLE source_links")
+    return counts[0]
 
 
 def build_marketing_spend(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
@@ -384,11 +397,8 @@ def build_marketing_spend(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int
     Reads the staged marketing sources (period, channel, amount). Returns the number of rows.
     """
     union = _staged_union(cfg, "marketing", ("period", "channel", "amount"))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_marketing AS {union}")
-    _write_source_links(con, cfg)
-    count = build_table(con, "marketing_spend")
-    con.execute("DROP VIEW staged_marketing; DROP TABLE source_links")
-    return count
+    return _land_staged(con, cfg, {"staged_marketing": union}, ("marketing_spend",),
+                        keyed=None)
 
 
 def _ratings_union(cfg: RunConfig) -> str:
@@ -420,14 +430,9 @@ def build_survey_answers(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     """
     require_tables(con, "customer_xref", "rejected_rows")
     answers = _staged_union(cfg, "survey", ("customer_key", "response_date", "nps", "comment"))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_survey AS {answers}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_ratings AS {_ratings_union(cfg)}")
-    _write_source_links(con, cfg)
-    count = build_table(con, "survey_answers")
-    build_table(con, "survey_ratings")
-    _reject_unlinked(con, "staged_survey")
-    con.execute("DROP VIEW staged_survey; DROP VIEW staged_ratings; DROP TABLE source_links")
-    return count
+    return _land_staged(con, cfg, {"staged_survey": answers,
+                                   "staged_ratings": _ratings_union(cfg)},
+                        ("survey_answers", "survey_ratings"), keyed="staged_survey")
 
 
 def build_campaign_exposure(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
@@ -443,12 +448,8 @@ def build_campaign_exposure(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> i
     require_tables(con, "customer_xref", "rejected_rows")
     rows = _staged_union(cfg, "campaign", ("customer_key", "campaign_id", "exposure_date",
                                            "exposure_group"))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_campaign AS {rows}")
-    _write_source_links(con, cfg)
-    count = build_table(con, "campaign_exposure")
-    _reject_unlinked(con, "staged_campaign")
-    con.execute("DROP VIEW staged_campaign; DROP TABLE source_links")
-    return count
+    return _land_staged(con, cfg, {"staged_campaign": rows}, ("campaign_exposure",),
+                        keyed="staged_campaign")
 
 
 def match_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
