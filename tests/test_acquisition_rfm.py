@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 from helpers.config import ConfigError, load_config
-from helpers.differentiate import build_acquisition_costs, build_customer_value
+from helpers.differentiate import (
+    acquisition_cost_by_channel,
+    build_acquisition_costs,
+    build_customer_value,
+)
 from helpers.differentiate.rfm import DEFAULT_RFM_SEGMENTS, rfm_segment_cells
 from helpers.warehouse import read_table, write_table
 
@@ -81,6 +85,19 @@ def test_spend_is_shared_by_the_customers_each_channel_acquired(con, make_config
     assert value.loc["U1", "acquisition_channel"] == "unknown"
     after = value["profit"] - value["acquisition_cost"]
     pd.testing.assert_series_equal(value["profit_after_acquisition"], after, check_names=False)
+
+
+def test_channel_totals_add_up_the_months(con, make_config):
+    build_acquisition_costs(con, make_config(AS_OF))
+    totals = acquisition_cost_by_channel(read_table(con, "acquisition_costs"))
+    expected = pd.DataFrame([
+        # channel, spend, customers, allocated, unallocated, per customer
+        ("email", 170.0, 3, 120.0, 0.0, 40.0),  # 50 of its February spend went to U1
+        ("social", 90.0, 1, 60.0, 30.0, 60.0),
+        ("unknown", 0.0, 1, 50.0, 0.0, 50.0),
+    ], columns=["channel", "spend", "customers_acquired", "allocated", "unallocated",
+                "cost_per_customer"])
+    pd.testing.assert_frame_equal(totals, expected, check_dtype=False)
 
 
 def test_without_marketing_spend_nothing_is_allocated(con, make_config):

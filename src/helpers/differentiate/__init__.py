@@ -54,12 +54,14 @@ from helpers.differentiate.initiatives import (
 from helpers.differentiate.rfm import DEFAULT_RFM_SEGMENTS, rfm_segment_rules
 from helpers.differentiate.satisfaction import build_satisfaction, nps_by
 from helpers.differentiate.value import (
+    acquisition_cost_by_channel,
     build_acquisition_costs,
     build_customer_value,
     value_concentration,
 )
 
-__all__ = ["build_acquisition_costs", "build_customer_value", "value_concentration",
+__all__ = ["build_acquisition_costs", "acquisition_cost_by_channel", "build_customer_value",
+           "value_concentration",
            "DEFAULT_RFM_SEGMENTS", "rfm_segment_rules", "periods", "PERIOD_MONTHS",
            "build_equity_metrics", "EQUITY_CHANGE_METRICS", "equity_changes", "build_cohorts",
            "cohort_matrix", "build_campaign_effects", "true_campaign_effects",

@@ -19,8 +19,8 @@ from helpers.config import RunConfig
 from helpers.differentiate.rfm import rfm_segment_cells, rfm_segment_rules
 from helpers.warehouse import build_table, require_columns, require_frame_columns
 
-__all__ = ["DAYS_PER_YEAR", "build_acquisition_costs", "build_customer_value",
-           "value_concentration"]
+__all__ = ["DAYS_PER_YEAR", "build_acquisition_costs", "acquisition_cost_by_channel",
+           "build_customer_value", "value_concentration"]
 
 #: Days in one year of tenure (``service_cost``, ``cost_to_serve_12m``).
 DAYS_PER_YEAR = 365
@@ -65,6 +65,30 @@ def build_acquisition_costs(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> i
     require_columns(con, "transactions", ("customer_id", "order_date"))
     require_columns(con, "customers", ("customer_id", "acquisition_channel"))
     return build_table(con, "acquisition_costs", {"as_of": cfg.as_of})
+
+
+def acquisition_cost_by_channel(acquisition_costs: pd.DataFrame) -> pd.DataFrame:
+    """The months of ``acquisition_costs`` added up per channel.
+
+    Parameters
+    ----------
+    acquisition_costs
+        The table ``acquisition_costs``: needs ``channel``, ``spend``, ``customers_acquired``,
+        ``allocated`` and ``unallocated``.
+
+    Returns
+    -------
+    DataFrame
+        channel, spend, customers_acquired, allocated, unallocated and cost_per_customer
+        (allocated / customers_acquired; NaN for a channel that acquired nobody), one row per
+        channel in alphabetical order.
+    """
+    money = ["spend", "customers_acquired", "allocated", "unallocated"]
+    require_frame_columns(acquisition_costs, "acquisition_costs", ["channel", *money])
+    totals = acquisition_costs.groupby("channel", sort=True)[money].sum()
+    totals["cost_per_customer"] = (totals["allocated"]
+                                   / totals["customers_acquired"].replace(0, np.nan))
+    return totals.reset_index()
 
 
 def build_customer_value(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
