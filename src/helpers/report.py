@@ -7,15 +7,10 @@ workbook carries the as-of date instead of the time it was written.
 
 from __future__ import annotations
 
-import io
-import zipfile
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-from openpyxl.xml.constants import ARC_CORE
-from openpyxl.xml.functions import tostring
 
 from helpers.config import RunConfig
 from helpers.identify import reconciliation, rejection_reasons
@@ -23,6 +18,7 @@ from helpers.matching import review_queue
 from helpers.privacy import raw_json_expression
 from helpers.segment import tier_summary
 from helpers.warehouse import query, require_columns, require_tables, table_names
+from helpers.workbook import write_workbook
 
 __all__ = ["headline", "export_tables", "data_quality_note"]
 
@@ -103,35 +99,16 @@ def export_tables(con: duckdb.DuckDBPyConnection, run_dir: str | Path,
     if "identity_review" in table_names(con):
         paths["identity_review"] = folder / "identity_review.csv"
         review_queue(con, cfg, cfg.pii.exports).to_csv(paths["identity_review"], index=False)
-    workbook = io.BytesIO()
-    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
-        headline(con, cfg).to_excel(writer, sheet_name="Summary", index=False)
-        customers.to_excel(writer, sheet_name="Customers", index=False)
-        tier_summary(con).to_excel(writer, sheet_name="Tiers", index=False)
-        con.execute("SELECT * FROM equity_metrics ORDER BY period_end, segment <> 'All', "
-                    "segment").df().to_excel(writer, sheet_name="Equity", index=False)
-        reconciliation(con).to_excel(writer, sheet_name="Row counts", index=False)
-        rejected.to_excel(writer, sheet_name="Rejected rows", index=False)
-    stamp = datetime.combine(cfg.as_of, datetime.min.time())
-    writer.book.properties.created = writer.book.properties.modified = stamp
-    _write_stamped(workbook.getvalue(), tostring(writer.book.properties.to_tree()),
-                   paths["workbook"], stamp)
+    write_workbook({
+        "Summary": headline(con, cfg),
+        "Customers": customers,
+        "Tiers": tier_summary(con),
+        "Equity": con.execute("SELECT * FROM equity_metrics ORDER BY period_end, "
+                              "segment <> 'All', segment").df(),
+        "Row counts": reconciliation(con),
+        "Rejected rows": rejected,
+    }, paths["workbook"], cfg.as_of)
     return paths
-
-
-def _write_stamped(xlsx: bytes, core_properties: bytes, path: Path, stamp: datetime) -> None:
-    """Write an xlsx whose bytes depend on its content only.
-
-    openpyxl stamps the time of saving into the document properties (``docProps/core.xml``)
-    and into every zip entry; here both are ``stamp``.
-    """
-    date_time = stamp.timetuple()[:6]
-    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for entry in source.infolist():
-            data = core_properties if entry.filename == ARC_CORE else source.read(entry)
-            target.writestr(zipfile.ZipInfo(entry.filename, date_time), data,
-                            compress_type=zipfile.ZIP_DEFLATED)
 
 
 def data_quality_note(con: duckdb.DuckDBPyConnection) -> str:
