@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 __all__ = ["KIT_ROOT", "DEMO_CONFIG", "ROLES", "DATE_ROLES", "NUMBER_ROLES", "RATING_PREFIX",
            "LINKED_KINDS", "EXPOSURE_GROUPS", "DAYS_PER_UNIT", "is_number_role", "ConfigError",
            "SourceConfig", "CostConfig", "CLVConfig", "RFMTWeights",
-           "RFMSegmentRule", "DifferentiateConfig", "TierConfig", "IdentityConfig",
+           "RFMSegmentRule", "DifferentiateConfig", "TierConfig", "TIERS", "ACTIONS",
+           "ActionRule", "ClusterConfig", "SegmentConfig", "IdentityConfig",
            "QualityConfig", "PII_MODES", "PrivacyConfig",
            "RunConfig", "load_config"]
 
@@ -343,6 +344,143 @@ class TierConfig(_Strict):
         0.2, gt=0, lt=1, description="...and among this top share of customers by future value")
 
 
+#: The value tiers, most valuable first (the order reports show them in).
+TIERS = ("Most valuable", "Most growable", "Maintain", "Below zero")
+#: The actions a customer can get, in the order of their default priority.
+ACTIONS = ("retain", "develop", "win back", "maintain", "reduce cost to serve")
+
+
+class ActionRule(_Strict):
+    """What one action means, what it offers by default and what it may spend."""
+
+    treatment: str = Field(min_length=1, description="what the action does, for the playbook")
+    offer: str = Field(min_length=1, description="the offer when no product or survey "
+                                                  "signal gives a more concrete one")
+    priority: int = Field(ge=1, description="1 is served first")
+    budget_share: float = Field(
+        ge=0, le=1, description="share of the value at stake the action may spend")
+
+
+#: The kit's playbook: the articles' strategies (keep the most valuable at all costs, develop
+#: the growable, win back the lapsing, cut the cost of the below-zero ones).
+DEFAULT_ACTIONS = {
+    "retain": ActionRule(treatment="keep at all costs: dedicated contact, service first, "
+                                   "recognition", offer="loyalty reward and early access",
+                         priority=1, budget_share=0.10),
+    "develop": ActionRule(treatment="grow the relationship: cross-sell and up-sell, direct "
+                                    "communication", offer="offer on a complementary category",
+                          priority=2, budget_share=0.20),
+    "win back": ActionRule(treatment="reactivate before they are gone: personal reminder "
+                                     "with an incentive", offer="reactivation voucher",
+                           priority=3, budget_share=0.10),
+    "maintain": ActionRule(treatment="keep informed at low cost", offer="seasonal newsletter",
+                           priority=4, budget_share=0.02),
+    "reduce cost to serve": ActionRule(
+        treatment="serve through cheaper channels, stop costly extras",
+        offer="self-service and digital-only contact", priority=5, budget_share=0.0),
+}
+
+#: What each survey driver's concern suggests offering (seed 002: value orients the
+#: relationship, satisfaction drivers orient the offer). A driver not listed gets
+#: "address <driver> first".
+DEFAULT_DRIVER_OFFERS = {
+    "problems": "fix first: service call and a goodwill gesture",
+    "benefits": "show the benefits: product advice and how-to content",
+    "price": "value offer: bundle or volume price",
+    "no concern": "ask for a review or a referral",
+}
+
+#: Compensation front-line staff may grant without escalation, per tier and complaint
+#: severity, in the run's currency.
+DEFAULT_RECOVERY = {
+    "Most valuable": {"minor": 25.0, "moderate": 75.0, "severe": 200.0},
+    "Most growable": {"minor": 15.0, "moderate": 50.0, "severe": 120.0},
+    "Maintain": {"minor": 10.0, "moderate": 25.0, "severe": 60.0},
+    "Below zero": {"minor": 0.0, "moderate": 10.0, "severe": 25.0},
+}
+
+
+class ClusterConfig(_Strict):
+    """Behavioural clusters (notebook 04)."""
+
+    k_min: int = Field(3, ge=2, description="fewest clusters tried (two clusters usually "
+                                             "just split active from lapsed customers)")
+    k_max: int = Field(8, ge=2, description="most clusters tried; k is chosen by silhouette")
+    bootstrap: int = Field(20, ge=2, description="bootstrap refits behind the stability "
+                                                 "figure (adjusted Rand index)")
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> ClusterConfig:
+        if self.k_min > self.k_max:
+            raise ValueError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+        return self
+
+
+class SegmentConfig(_Strict):
+    """How customers are grouped and what each one gets (notebook 04)."""
+
+    win_back_p_alive: float = Field(
+        0.5, gt=0, lt=1, description="a customer not Below zero and less likely than this "
+                                     "to be active is won back instead of their tier's action")
+    clusters: ClusterConfig = ClusterConfig()
+    min_pair_customers: int = Field(
+        30, ge=1, description="cross-sell trusts a pair of categories bought by at least "
+                              "this many customers")
+    early_value_holdout_share: float = Field(
+        0.25, gt=0, lt=1, description="latest share of the customers with a full first year "
+                                      "that validates the early-value model")
+    driver_concern_at: float = Field(
+        2, description="a survey driver rated at or below this (on the survey's scale) is a "
+                       "concern")
+    driver_offers: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_DRIVER_OFFERS),
+        description="offer suggested by each driver's concern, and by 'no concern'")
+    actions: dict[str, ActionRule] = Field(
+        default_factory=lambda: dict(DEFAULT_ACTIONS),
+        description="the playbook: treatment, default offer, priority and budget share of "
+                    "each action (retain, develop, win back, maintain, reduce cost to serve)")
+    recovery: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {tier: dict(limits) for tier, limits in DEFAULT_RECOVERY.items()},
+        description="compensation limits by tier and complaint severity, for front-line staff")
+    seed: int = Field(42, description="seed of the clusters and the early-value model")
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _every_action(cls, actions: object) -> object:
+        """Actions the config leaves out keep the kit's rule; an unknown action is an error."""
+        if not isinstance(actions, dict):
+            return actions
+        unknown = [a for a in actions if a not in ACTIONS]
+        if unknown:
+            raise ValueError(f"unknown action(s) {', '.join(map(str, unknown))}: the actions "
+                             f"are {', '.join(ACTIONS)}")
+        return {a: actions.get(a, DEFAULT_ACTIONS[a]) for a in ACTIONS}
+
+    @field_validator("driver_offers", mode="before")
+    @classmethod
+    def _offers_over_defaults(cls, offers: object) -> object:
+        """The config's driver offers add to (or replace) the kit's."""
+        return {**DEFAULT_DRIVER_OFFERS, **offers} if isinstance(offers, dict) else offers
+
+    @field_validator("recovery")
+    @classmethod
+    def _limits_cover_tiers(cls, recovery: dict[str, dict[str, float]]
+                            ) -> dict[str, dict[str, float]]:
+        if sorted(recovery) != sorted(TIERS):
+            raise ValueError(f"recovery must give limits for each tier: {', '.join(TIERS)}")
+        severities = list(recovery[TIERS[0]])
+        for tier, limits in recovery.items():
+            if list(limits) != severities:
+                raise ValueError(f"recovery: every tier must list the same severities in the "
+                                 f"same order ({', '.join(severities)}); {tier} lists "
+                                 f"{', '.join(limits)}")
+            values = list(limits.values())
+            if any(v < 0 for v in values) or values != sorted(values):
+                raise ValueError(f"recovery limits of {tier} must be 0 or more and rise with "
+                                 f"severity: {limits}")
+        return {tier: recovery[tier] for tier in TIERS}
+
+
 class IdentityConfig(_Strict):
     """How source records are standardised, matched and reviewed (notebook 01)."""
 
@@ -421,6 +559,7 @@ class RunConfig(_Strict):
     clv: CLVConfig = CLVConfig()
     rfmt_weights: RFMTWeights = RFMTWeights()
     tiers: TierConfig = TierConfig()
+    segment: SegmentConfig = SegmentConfig()
     differentiate: DifferentiateConfig = DifferentiateConfig()
     identity: IdentityConfig = IdentityConfig()
     quality: QualityConfig = QualityConfig()

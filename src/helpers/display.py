@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from helpers.clv.fitting import MODEL_NAMES
+from helpers.config import TIERS
 from helpers.differentiate import (
     cohort_matrix,
     gini,
@@ -783,6 +784,49 @@ def plot_tiers(tiers: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+__all__ += ["plot_value_potential"]
+
+#: One colour per value tier, in :data:`helpers.segment.TIERS` order, in every chart.
+TIER_COLOURS = dict(zip(TIERS, ("#1b7837", "#2166ac", "#999999", "#b2182b"), strict=True))
+
+
+def plot_value_potential(segments: pd.DataFrame, currency: str = "",
+                         ax: Axes | None = None) -> Axes:
+    """The value–potential map: current profit against predicted CLV, one dot per customer.
+
+    Parameters
+    ----------
+    segments
+        The table ``segments``: current_value, future_value, tier.
+    currency
+        Shown in the axis labels.
+
+    Notes
+    -----
+    Both axes are symmetric-log (linear within ±10, logarithmic beyond): money per customer
+    is skewed, with a long tail of large customers and losses below zero that a linear axis
+    would squash into one corner. The diagonal is future = current.
+    """
+    require_frame_columns(segments, "segments", ("current_value", "future_value", "tier"))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6))
+    sns.scatterplot(data=segments, x="current_value", y="future_value", hue="tier",
+                    hue_order=list(TIERS), palette=TIER_COLOURS, s=10, alpha=0.5,
+                    linewidth=0, ax=ax)
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_yscale("symlog", linthresh=10)
+    low = min(segments["current_value"].min(), segments["future_value"].min(), 0)
+    high = max(segments["current_value"].max(), segments["future_value"].max(), 1)
+    ax.plot([low, high], [low, high], color="black", linewidth=0.8, linestyle=":")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.axvline(0, color="black", linewidth=0.5)
+    unit = f" ({currency})" if currency else ""
+    ax.set(title="Value today against value tomorrow", xlabel=f"profit, current window{unit}",
+           ylabel=f"predicted CLV, net{unit}")
+    ax.legend(title="tier", loc="upper left", fontsize=8, markerscale=2)
+    return ax
+
+
 # --- identity resolution (helpers.matching) -------------------------------------------------
 
 __all__ += ["plot_blocking", "plot_match_weights", "plot_m_u", "plot_cluster_sizes"]
@@ -1274,3 +1318,102 @@ def plot_below_zero(reasons: pd.DataFrame, currency: str = "") -> plt.Figure:
                  f"{reasons['loss'].sum():,.0f}{money} between them: main reason")
     fig.tight_layout()
     return fig
+
+
+# --- segment and act (helpers.segment) ------------------------------------------------------
+
+__all__ += ["plot_silhouettes", "plot_cluster_profiles", "plot_affinity", "plot_early_value"]
+
+
+def plot_silhouettes(silhouettes: pd.DataFrame, k: int, ax: Axes | None = None) -> Axes:
+    """Mean silhouette against the number of clusters, the chosen ``k`` marked.
+
+    Needs ``k`` and ``silhouette`` (:func:`helpers.segment.clusters.choose_k`).
+    """
+    require_frame_columns(silhouettes, "silhouettes", ("k", "silhouette"))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(silhouettes["k"], silhouettes["silhouette"], marker="o", color="#4C72B0")
+    chosen = silhouettes.loc[silhouettes["k"] == k, "silhouette"].iloc[0]
+    ax.scatter([k], [chosen], s=120, facecolors="none", edgecolors="#b2182b", linewidths=2,
+               label=f"chosen: k = {k}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(title="Which number of clusters separates customers best?", xlabel="clusters (k)",
+           ylabel="mean silhouette")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def plot_cluster_profiles(result, ax: Axes | None = None) -> Axes:
+    """Heatmap of each cluster's mean features, in standard deviations from all customers.
+
+    ``result`` is a :class:`helpers.segment.clusters.ClusterResult` (features, labels,
+    profiles): a cell far from 0 is what sets the cluster apart; the row labels are the
+    generated names.
+    """
+    from helpers.segment.clusters import standardised
+
+    scaled = standardised(result.features)
+    means = scaled.groupby(result.labels.reindex(scaled.index)).mean()
+    names = result.profiles.set_index("cluster")["name"]
+    means.index = [f"{c}. {names[c]}" for c in means.index]
+    means.columns = [c.removeprefix("share_") for c in means.columns]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(7, 0.7 * means.shape[1] + 4),
+                                      0.6 * len(means) + 1.5))
+    sns.heatmap(means, cmap="RdBu_r", center=0, vmin=-1.5, vmax=1.5, annot=True, fmt=".1f",
+                cbar_kws={"label": "standard deviations from the mean"}, ax=ax)
+    ax.set(title="What sets each cluster apart", xlabel="", ylabel="")
+    return ax
+
+
+def plot_affinity(category_affinity: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Heatmap of the lift between categories: row = bought, column = also bought.
+
+    Needs ``antecedent``, ``consequent`` and ``lift`` (``category_affinity``); pairs not
+    trusted (``trusted`` False, when the column is there) are left blank.
+    """
+    require_frame_columns(category_affinity, "category_affinity",
+                          ("antecedent", "consequent", "lift"))
+    pairs = category_affinity
+    if "trusted" in pairs.columns:
+        pairs = pairs[pairs["trusted"]]
+    matrix = pairs.pivot(index="antecedent", columns="consequent", values="lift")
+    labels = sorted(set(category_affinity["antecedent"]) | set(category_affinity["consequent"]))
+    matrix = matrix.reindex(index=labels, columns=labels)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.8 * len(labels) + 3, 0.6 * len(labels) + 2))
+    sns.heatmap(matrix, cmap="RdBu_r", center=1, annot=True, fmt=".2f",
+                cbar_kws={"label": "lift (1 = no affinity)"}, ax=ax)
+    ax.set(title="Buyers of the row's category buy the column's this many times as often",
+           xlabel="also bought", ylabel="bought")
+    return ax
+
+
+def plot_early_value(result, ax: Axes | None = None) -> Axes:
+    """How much lower each predictor's holdout error is than the overall mean's, in percent.
+
+    ``result`` is a :class:`helpers.segment.early_value.EarlyValueResult` (errors: features,
+    predictor, rmse, chosen); the chosen models are outlined. A bar at 0 is no better than
+    guessing the average; the channel-mean bar is the baseline a model must beat.
+    """
+    errors = result.errors
+    require_frame_columns(errors, "errors", ("features", "predictor", "rmse", "chosen"))
+    naive = errors[errors["predictor"] == "overall mean"].set_index("features")["rmse"]
+    gains = errors.assign(gain=100 * (1 - errors["rmse"] / errors["features"].map(naive)))
+    gains = gains[gains["predictor"] != "overall mean"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    sns.barplot(data=gains, y="predictor", x="gain", hue="features", ax=ax)
+    for bars, (_, group) in zip(ax.containers, gains.groupby("features", sort=False),
+                                strict=False):
+        for bar, chosen in zip(bars, group["chosen"], strict=False):
+            if chosen:
+                bar.set_edgecolor("black")
+                bar.set_linewidth(2)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set(title="Early value on the holdout (outlined: the chosen models)",
+           xlabel="RMSE lower than the overall mean's (%)", ylabel="")
+    ax.legend(title="what the model knows", fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1))
+    return ax

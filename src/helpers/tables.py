@@ -567,19 +567,162 @@ _REGISTRY = (
           _columns(
         ("customer_id", "VARCHAR", "the kit's customer id"),
         ("current_value", "DOUBLE", "customer_value.profit_12m"),
+        ("profit_to_date", "DOUBLE", "customer_value.profit_after_acquisition, else profit "
+                                     "(notebook 02's below-zero basis)"),
         ("future_value", "DOUBLE", "clv.clv_net (0 when not scored)"),
+        ("future_value_low", "DOUBLE", "clv.clv_low - expected_service_cost (NULL when not "
+                                       "scored)"),
+        ("future_value_high", "DOUBLE", "clv.clv_high - expected_service_cost"),
         ("p_alive", "DOUBLE", "clv.p_alive (NULL when not scored)"),
         ("rfmt_score", "DOUBLE", "customer_value.rfmt_score"),
-        ("tier", "VARCHAR", "Most valuable, Most growable, Other or Below zero"),
+        ("tier", "VARCHAR", "Most valuable, Most growable, Maintain or Below zero"),
         ("tier_reason", "VARCHAR", "the customer's figures against the thresholds"),
     )),
-    Table("actions", "04_segment", "one customer: what to do with them", _columns(
+    Table("customer_categories", "04_segment", "one customer and product category they "
+          "bought (empty without a catalogue)", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("category", "VARCHAR", "product category"),
+        ("orders", "BIGINT", "distinct orders with a positive line in the category"),
+        ("units", "DOUBLE", "units bought (a line without quantity counts 1)"),
+        ("net_revenue", "DOUBLE", "amounts in the category, returns subtracted"),
+        ("gross_margin", "DOUBLE", "net_revenue - cost of goods"),
+        ("mean_unit_price", "DOUBLE", "positive amounts / units"),
+        ("first_purchase", "DATE", "first positive line in the category"),
+        ("last_purchase", "DATE", "last positive line in the category"),
+    )),
+    Table("category_affinity", "04_segment", "one ordered pair of distinct categories "
+          "(antecedent -> consequent), baskets = each customer's whole history", _columns(
+        ("antecedent", "VARCHAR", "the category the customer bought"),
+        ("consequent", "VARCHAR", "the category the rule points to"),
+        ("customers_antecedent", "BIGINT", "customers who bought the antecedent"),
+        ("customers_consequent", "BIGINT", "customers who bought the consequent"),
+        ("customers_both", "BIGINT", "customers who bought both (0: never together)"),
+        ("support", "DOUBLE", "customers_both / customers with any category"),
+        ("confidence", "DOUBLE", "customers_both / customers_antecedent"),
+        ("lift", "DOUBLE", "confidence / (customers_consequent / customers with any "
+                           "category); 1 = independent"),
+        ("trusted", "BOOLEAN", "customers_both >= segment.min_pair_customers; only trusted "
+                               "pairs are used for cross-sell"),
+    )),
+    Table("price_bands", "04_segment", "one product of a category with 3 products or more, "
+          "in its price band", _columns(
+        ("category", "VARCHAR", "product category"),
+        ("product_id", "VARCHAR", "product"),
+        ("units", "DOUBLE", "units sold on positive lines up to as_of"),
+        ("unit_price", "DOUBLE", "mean price paid per unit (positive amounts / units)"),
+        ("gross_margin", "DOUBLE", "margin of those lines (catalogue cost, else "
+                                   "gross_margin_rate)"),
+        ("unit_margin", "DOUBLE", "gross_margin / units"),
+        ("band_rank", "BIGINT", "1 entry, 2 mid, 3 premium: the category's products in three "
+                                "near-equal groups by unit_price"),
+        ("band", "VARCHAR", "entry, mid or premium"),
+        ("band_floor", "DOUBLE", "a mean unit price above this is in the band or higher "
+                                 "(NULL for entry)"),
+        ("band_ceiling", "DOUBLE", "a mean unit price up to this is in the band or lower: "
+                                   "halfway to the next band's cheapest (NULL for premium)"),
+    )),
+    Table("cross_sell", "04_segment", "one customer with a category to cross-sell: the "
+          "best one they never bought", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("category", "VARCHAR", "the category to offer (never one the customer bought)"),
+        ("because_of", "VARCHAR", "the category they bought whose rule recommends it"),
+        ("lift", "DOUBLE", "lift of because_of -> category (> 1, trusted)"),
+        ("confidence", "DOUBLE", "confidence of because_of -> category"),
+        ("expected_value", "DOUBLE", "confidence × mean yearly margin the category's buyers "
+                                     "bring on it, in currency over one year"),
+    )),
+    Table("up_sell", "04_segment", "one customer with an up-sell: the category where one "
+          "price band up is worth the most", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("category", "VARCHAR", "a category the customer buys"),
+        ("current_band", "VARCHAR", "band of their mean unit price: entry or mid"),
+        ("proposed_band", "VARCHAR", "the band above: mid or premium"),
+        ("units_per_year", "DOUBLE", "units bought in the category / years as customer "
+                                     "(at least 1)"),
+        ("unit_margin_gain", "DOUBLE", "margin per unit of the proposed band less the "
+                                       "current band's"),
+        ("uptake_rate", "DOUBLE", "share of the category's buyers in current_band who also "
+                                  "bought in proposed_band"),
+        ("expected_value", "DOUBLE", "units_per_year × unit_margin_gain × uptake_rate, in "
+                                     "currency over one year (> 0)"),
+    )),
+    Table("clusters", "04_segment", "one customer in customer_value: their behavioural cluster",
+          _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("cluster", "INTEGER", "cluster number, 1 = highest mean clv_net (k chosen by "
+                               "silhouette in segment.clusters.k_min..k_max)"),
+        ("cluster_name", "VARCHAR", "name generated from the cluster's mean features, e.g. "
+                                    "'recent, frequent, high-CLV customers; mostly coffee'"),
+    )),
+    Table("driver_segments", "04_segment", "one survey respondent: the driver they rate "
+          "lowest and the offer it suggests (empty without a survey)", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("nps", "INTEGER", "likelihood to recommend of the latest answer, 0-10"),
+        ("weakest_driver", "VARCHAR", "the driver rated lowest (ties: first by name); NULL "
+                                      "when the answer rates none"),
+        ("weakest_rating", "DOUBLE", "its rating"),
+        ("driver_group", "VARCHAR", "the weakest driver when rated at or below "
+                                    "segment.driver_concern_at, else 'no concern'; 'not "
+                                    "rated'"),
+        ("offer", "VARCHAR", "segment.driver_offers of the group"),
+    )),
+    Table("first_baskets", "04_segment", "one customer with a purchase: what was known at "
+          "acquisition, and the realised first-year value", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("first_purchase", "DATE", "first day with a purchase line (amount 0 or more)"),
+        ("acquisition_channel", "VARCHAR", "golden record's channel, lower-case; 'unknown' "
+                                           "if none"),
+        ("customer_type", "VARCHAR", "golden record's type, lower-case; 'unknown' if none"),
+        ("city", "VARCHAR", "golden record's city, lower-case; 'unknown' if none"),
+        ("first_source", "VARCHAR", "sources of the first day's lines, e.g. 'store,webshop'"),
+        ("first_basket_value", "DOUBLE", "gross amount of the first day's purchase lines"),
+        ("first_basket_lines", "BIGINT", "purchase lines of the first day"),
+        ("first_basket_units", "DOUBLE", "units of the first day (a line without quantity "
+                                         "is 1)"),
+        ("first_basket_categories", "BIGINT", "categories in the first basket (NULL without "
+                                              "a catalogue)"),
+        ("first_category", "VARCHAR", "category the first basket spent most on (NULL "
+                                      "without a catalogue)"),
+        ("days_observed", "BIGINT", "as_of - first_purchase, in days"),
+        ("n_purchase_days", "BIGINT", "days with a purchase line up to as_of"),
+        ("first_year_value", "DOUBLE", "gross spend of days 1-365 after the first purchase "
+                                       "day (repeat purchases); NULL when fewer than 365 "
+                                       "days are observed"),
+        ("first_year_purchase_days", "BIGINT", "repeat purchase days in that year; NULL "
+                                               "likewise"),
+    )),
+    Table("early_value", "04_segment", "one new customer (one purchase day, in the last 365 "
+          "days) or prospect (no transaction): estimated first-year value", _columns(
+        ("customer_id", "VARCHAR", "the kit's customer id"),
+        ("status", "VARCHAR", "'new' or 'prospect'"),
+        ("predicted_first_year_value", "DOUBLE", "estimated gross spend of the year after the "
+                                                 "first purchase day (for a prospect: if they "
+                                                 "buy)"),
+        ("acquisition_channel", "VARCHAR", "as in first_baskets"),
+        ("customer_type", "VARCHAR", "as in first_baskets"),
+    )),
+    Table("actions", "04_segment", "one customer in segments: what to do with them and why",
+          _columns(
         ("customer_id", "VARCHAR", "the kit's customer id"),
         ("tier", "VARCHAR", "the value tier"),
-        ("treatment", "VARCHAR", "relationship treatment"),
-        ("offer", "VARCHAR", "offer to make"),
+        ("cluster", "INTEGER", "behavioural cluster (clusters)"),
+        ("cluster_name", "VARCHAR", "its descriptive name"),
+        ("rfm_segment", "VARCHAR", "customer_value.rfm_segment"),
+        ("p_alive", "DOUBLE", "probability the customer is still active"),
+        ("clv", "DOUBLE", "segments.future_value (net CLV)"),
+        ("clv_low", "DOUBLE", "lower bound of its interval"),
+        ("clv_high", "DOUBLE", "upper bound of its interval"),
+        ("action", "VARCHAR", "retain, develop, win back, maintain or reduce cost to serve"),
+        ("treatment", "VARCHAR", "what the action does (segment.actions)"),
+        ("offer", "VARCHAR", "the concrete offer"),
+        ("offer_type", "VARCHAR", "standard, concern (survey driver), cross-sell or up-sell"),
+        ("offer_value", "DOUBLE", "expected value of a cross-sell or up-sell offer"),
         ("channel", "VARCHAR", "email, sms or store"),
         ("priority", "BIGINT", "1 is served first"),
+        ("value_at_stake", "DOUBLE", "what the action protects or wins (see "
+                                     "helpers.segment.actions.build_actions)"),
+        ("budget", "DOUBLE", "the action's budget_share of the value at stake"),
+        ("reason", "VARCHAR", "why this customer, why this offer, in one line"),
     )),
 )
 

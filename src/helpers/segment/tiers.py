@@ -1,12 +1,7 @@
-"""Segment: what do we do with each customer? (notebook 04)
+"""Value tiers: who is worth most today, who will grow, who costs more than they bring.
 
-Reads ``customer_value`` (02 differentiate), ``clv`` (03 clv) and ``customers`` (01 identify)
-and writes:
-
-* ``segments`` — each customer's current and future value and value tier, with the reason
-  (``sql/segments.sql``);
-* ``actions`` — the treatment, offer, channel and priority the tier (or risk) calls for
-  (``sql/actions.sql``).
+Writes ``segments`` (``sql/segments.sql``) from ``customer_value`` (02 differentiate) and
+``clv`` (03 clv), and shows how the tier sizes move with the thresholds.
 """
 
 from __future__ import annotations
@@ -14,47 +9,15 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from helpers.config import RunConfig
-from helpers.warehouse import build_table, require_columns
+from helpers.config import TIERS, RunConfig, TierConfig
+from helpers.warehouse import build_table, require_columns, scalar, sql_text
 
-__all__ = ["TIERS", "ACTION_RULES", "WIN_BACK_P_ALIVE", "build_segments", "build_actions",
-           "tier_summary", "action_summary"]
+__all__ = ["TIERS", "SENSITIVITY_STEPS", "build_segments", "tier_summary", "tier_sensitivity"]
 
-#: The value tiers, most valuable first (the order reports show them in).
-TIERS = ("Most valuable", "Most growable", "Other", "Below zero")
-
-#: Customers (not Below zero) less likely than this to still be active get the win-back
-#: treatment instead of their tier's.
-WIN_BACK_P_ALIVE = 0.5
-
-#: Which treatment and offer each customer gets, one row per rule (the notebook shows it).
-#: ``rule`` is the customer's tier, or 'Win back' for the at-risk overlay; priority 1 is
-#: served first.
-ACTION_RULES = pd.DataFrame([
-    {"rule": "Most valuable", "applies_to": "tier Most valuable, not at risk",
-     "treatment": "Retain: dedicated relationship programme",
-     "offer": "loyalty reward / early access", "priority": 1},
-    {"rule": "Most growable", "applies_to": "tier Most growable, not at risk",
-     "treatment": "Develop: cross-sell and up-sell",
-     "offer": "complementary category offer", "priority": 2},
-    {"rule": "Win back",
-     "applies_to": f"any tier but Below zero, at risk: p_alive < {WIN_BACK_P_ALIVE:g} "
-                   f"(keeps its tier, and its tier's priority when higher)",
-     "treatment": "Win back", "offer": "reactivation voucher", "priority": 3},
-    {"rule": "Other", "applies_to": "tier Other, not at risk",
-     "treatment": "Maintain: standard communication",
-     "offer": "seasonal newsletter", "priority": 4},
-    {"rule": "Below zero", "applies_to": "tier Below zero, whatever p_alive",
-     "treatment": "Reduce cost to serve",
-     "offer": "self-service and digital-only contact", "priority": 5},
-])
-
-ACTION_SUMMARY_SQL = """
-SELECT tier, treatment, offer, channel, COUNT(*) AS customers, MIN(priority) AS priority
-FROM actions
-GROUP BY tier, treatment, offer, channel
-ORDER BY priority, customers DESC, tier, channel
-"""
+#: How far :func:`tier_sensitivity` moves each threshold, below and above the config's value.
+SENSITIVITY_STEPS = {"most_valuable_share": (-0.10, -0.05, 0.05, 0.10),
+                     "most_growable_share": (-0.10, -0.05, 0.05, 0.10),
+                     "most_growable_ratio": (-0.25, 0.25, 0.5, 1.0)}
 
 TIER_SUMMARY_SQL = """
 SELECT
@@ -64,7 +27,10 @@ SELECT
     SUM(current_value) AS current_value_total,
     AVG(current_value) AS current_value_mean,
     SUM(future_value) AS future_value_total,
-    AVG(future_value) AS future_value_mean
+    AVG(future_value) AS future_value_mean,
+    SUM(future_value) / NULLIF(SUM(SUM(future_value)) OVER (), 0) AS share_of_future_value,
+    AVG(p_alive) AS p_alive_mean,
+    AVG(CASE WHEN p_alive < 0.5 THEN 1.0 WHEN p_alive >= 0.5 THEN 0.0 END) AS at_risk_share
 FROM segments
 GROUP BY tier
 """
@@ -74,11 +40,32 @@ def _percent(share: float) -> str:
     return f"{share * 100:g}%"
 
 
+def _tier_params(tiers: TierConfig, currency: str) -> dict:
+    """The ``$`` parameters of ``sql/segments.sql`` for thresholds ``tiers``."""
+    return {
+        "valuable_share": tiers.most_valuable_share,
+        "growable_share": tiers.most_growable_share,
+        "growable_ratio": tiers.most_growable_ratio,
+        "currency": currency,
+        "valuable_label": _percent(tiers.most_valuable_share),
+        "growable_label": _percent(tiers.most_growable_share),
+        "ratio_label": f"{tiers.most_growable_ratio:g}",
+    }
+
+
+def _require_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    require_columns(con, "customer_value", ("customer_id", "profit_12m", "profit",
+                                            "profit_after_acquisition", "rfmt_score"))
+    require_columns(con, "clv", ("customer_id", "p_alive", "clv_net", "clv_low", "clv_high",
+                                 "expected_service_cost"))
+
+
 def build_segments(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     """Write ``segments``: each customer's current value, future value and value tier.
 
-    Reads ``customer_value`` (customer_id, profit_12m, rfmt_score) and ``clv``
-    (customer_id, p_alive, clv_net).
+    Reads ``customer_value`` (customer_id, profit_12m, profit, profit_after_acquisition,
+    rfmt_score) and ``clv`` (customer_id, p_alive, clv_net, clv_low, clv_high,
+    expected_service_cost).
 
     Parameters
     ----------
@@ -95,95 +82,106 @@ def build_segments(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
 
     Notes
     -----
-    ``current_value`` is ``customer_value.profit_12m``; ``future_value`` is ``clv.clv_net``
-    (0 for customers missing from ``clv``, whose ``p_alive`` stays NULL). The thresholds
-    are rank-based over all customers in ``customer_value``: the top-share threshold is the
-    value of the ``ceil(share * n)``-th best customer, and ties with it are in.
+    ``current_value`` is ``profit_12m``; ``profit_to_date`` is the lifetime profit after
+    acquisition cost where that cost is known, else the lifetime profit (notebook 02's
+    below-zero basis); ``future_value`` is ``clv.clv_net`` (0 for customers missing from
+    ``clv``, whose ``p_alive`` stays NULL), with ``future_value_low``/``_high`` its interval
+    net of the expected service cost. The thresholds are rank-based over all customers: the
+    top-share threshold is the value of the ``ceil(share * n)``-th best customer, and ties
+    with it are in.
 
     Tiers, first rule that fires wins (DOMAIN.md's value tiers):
 
-    1. **Below zero**: ``current_value < 0`` and ``future_value <= 0`` — they cost more
-       than they bring and are not expected to make up for it.
+    1. **Below zero**: ``profit_to_date < 0`` and ``profit_to_date + future_value < 0``:
+       they have cost more than they brought and their expected future profit will not make
+       it up.
     2. **Most valuable**: ``current_value > 0`` and in the top ``most_valuable_share`` by
        current value.
     3. **Most growable**: ``future_value > 0``, in the top ``most_growable_share`` by
        future value, and ``future_value >= most_growable_ratio * max(current_value, 0)``.
-    4. **Other**: everyone else.
+    4. **Maintain**: everyone else.
 
     ``tier_reason`` is a short sentence with the customer's numbers and the thresholds.
     """
-    require_columns(con, "customer_value", ("customer_id", "profit_12m", "rfmt_score"))
-    require_columns(con, "clv", ("customer_id", "p_alive", "clv_net"))
-    tiers = cfg.tiers
-    params = {
-        "valuable_share": tiers.most_valuable_share,
-        "growable_share": tiers.most_growable_share,
-        "growable_ratio": tiers.most_growable_ratio,
-        "currency": cfg.currency,
-        "valuable_label": _percent(tiers.most_valuable_share),
-        "growable_label": _percent(tiers.most_growable_share),
-        "ratio_label": f"{tiers.most_growable_ratio:g}",
-    }
-    return build_table(con, "segments", params)
+    _require_inputs(con)
+    return build_table(con, "segments", _tier_params(cfg.tiers, cfg.currency))
 
 
-def build_actions(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
-    """Write ``actions``: who gets what treatment and offer, through which channel, and when.
+def tier_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Customers, value and churn risk per tier, all four tiers in :data:`TIERS` order.
 
-    Reads ``segments`` (customer_id, tier, p_alive) and ``customers`` (customer_id, email,
-    phone).
+    Reads ``segments`` (tier, current_value, future_value, p_alive).
+
+    Returns
+    -------
+    DataFrame
+        tier, customers, share_of_customers, current_value_total, current_value_mean,
+        future_value_total, future_value_mean, share_of_future_value, p_alive_mean and
+        at_risk_share (share with ``p_alive < 0.5``, of those with an estimate). An empty
+        tier has 0 customers and totals, and NaN means.
+    """
+    require_columns(con, "segments", ("tier", "current_value", "future_value", "p_alive"))
+    summary = con.execute(TIER_SUMMARY_SQL).df().set_index("tier").reindex(list(TIERS))
+    zero_when_empty = ["customers", "share_of_customers", "current_value_total",
+                       "future_value_total", "share_of_future_value"]
+    summary[zero_when_empty] = summary[zero_when_empty].fillna(0)
+    summary["customers"] = summary["customers"].astype("int64")
+    return summary.reset_index()
+
+
+def tier_sensitivity(con: duckdb.DuckDBPyConnection, cfg: RunConfig,
+                     steps: dict[str, tuple[float, ...]] | None = None) -> pd.DataFrame:
+    """How many customers each tier would hold if one threshold moved.
+
+    Reruns ``sql/segments.sql`` (without writing it) once per threshold and step, the other
+    thresholds kept at the config's values. Reads what :func:`build_segments` reads.
 
     Parameters
     ----------
     con
         The run's warehouse.
     cfg
-        The run configuration (the rules are the kit's: :data:`ACTION_RULES`).
-
-    Returns
-    -------
-    int
-        Rows written: one per customer in ``segments``.
-
-    Notes
-    -----
-    Columns customer_id, tier, treatment, offer, channel, priority. Treatment, offer and
-    priority come from :data:`ACTION_RULES` by tier, except that a customer not Below zero
-    with ``p_alive < WIN_BACK_P_ALIVE`` (0.5) gets the 'Win back' rule, keeping the tier.
-    A NULL ``p_alive`` (no CLV estimate) never triggers win-back. ``channel`` is 'email'
-    when the customer has an email, else 'sms' when a phone, else 'store'.
-    """
-    require_columns(con, "segments", ("customer_id", "tier", "p_alive"))
-    require_columns(con, "customers", ("customer_id", "email", "phone"))
-    con.register("action_rules", ACTION_RULES)
-    try:
-        return build_table(con, "actions", {"win_back_p_alive": WIN_BACK_P_ALIVE})
-    finally:
-        con.unregister("action_rules")
-
-
-def tier_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Customers and value per tier, all four tiers in :data:`TIERS` order.
-
-    Reads ``segments`` (tier, current_value, future_value).
+        Uses ``tiers`` and ``currency``.
+    steps
+        Threshold name → changes added to its configured value (default
+        :data:`SENSITIVITY_STEPS`); a moved value outside the threshold's allowed range
+        (shares in (0, 1), a ratio above 1) is skipped.
 
     Returns
     -------
     DataFrame
-        tier, customers, share_of_customers, current_value_total, current_value_mean,
-        future_value_total, future_value_mean. An empty tier has 0 customers and totals,
-        and NaN means.
+        One row per scenario, the configured thresholds first ('as configured'):
+        threshold, value, then one column of customers per tier in :data:`TIERS` order,
+        then ``moved``: customers whose tier differs from the configured run.
     """
-    require_columns(con, "segments", ("tier", "current_value", "future_value"))
-    summary = con.execute(TIER_SUMMARY_SQL).df().set_index("tier").reindex(list(TIERS))
-    zero_when_empty = ["customers", "share_of_customers", "current_value_total",
-                       "future_value_total"]
-    summary[zero_when_empty] = summary[zero_when_empty].fillna(0)
-    summary["customers"] = summary["customers"].astype("int64")
-    return summary.reset_index()
-
-
-def action_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Customers per tier, treatment, offer and channel, highest priority first (``actions``)."""
-    require_columns(con, "actions", ("tier", "treatment", "offer", "channel", "priority"))
-    return con.execute(ACTION_SUMMARY_SQL).df()
+    _require_inputs(con)
+    steps = SENSITIVITY_STEPS if steps is None else steps
+    base = cfg.tiers
+    scenarios = [("as configured", None, base)]
+    for name, changes in steps.items():
+        for change in changes:
+            value = round(getattr(base, name) + change, 10)
+            try:
+                moved = TierConfig(**{**base.model_dump(), name: value})
+            except ValueError:
+                continue
+            scenarios.append((name, value, moved))
+    con.execute(sql_text("macros"))
+    rows = []
+    try:
+        for i, (threshold, value, tiers) in enumerate(scenarios):
+            # the first scenario is the configured one, the reference the others move from
+            table = "tier_reference" if i == 0 else "tier_scenario"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                        f"SELECT customer_id, tier FROM ({sql_text('segments')})",
+                        _tier_params(tiers, cfg.currency))
+            counts = dict(con.execute(f"SELECT tier, count(*) FROM {table} "
+                                      f"GROUP BY tier").fetchall())
+            moved = scalar(con, f"SELECT count(*) FROM {table} AS s "
+                                "JOIN tier_reference AS r USING (customer_id) "
+                                "WHERE s.tier <> r.tier")
+            rows.append({"threshold": threshold, "value": value,
+                         **{tier: counts.get(tier, 0) for tier in TIERS}, "moved": moved})
+    finally:
+        con.execute("DROP TABLE IF EXISTS tier_reference; DROP TABLE IF EXISTS tier_scenario")
+    return pd.DataFrame(rows)

@@ -14,7 +14,7 @@ SELECT c.customer_id,
        v.first_purchase, v.last_purchase, v.n_orders, v.net_revenue, v.gross_margin,
        v.profit, v.profit_12m, v.rfm_cell, v.rfmt_score,
        k.p_alive, k.expected_purchases, k.clv, k.clv_net,
-       s.tier, a.treatment, a.offer, a.channel, a.priority
+       s.tier, a.action, a.offer, a.channel, a.priority, a.reason
 FROM customers AS c
 LEFT JOIN customer_value AS v USING (customer_id)
 LEFT JOIN clv AS k USING (customer_id)

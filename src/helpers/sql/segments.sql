@@ -1,6 +1,7 @@
--- segments: each customer's current value (profit of the last 12 months), future value (net
--- CLV) and value tier, with a sentence giving the reason. The rules are documented in
--- helpers.segment.build_segments; the first rule that fires wins.
+-- segments: each customer's current value (profit of the last 12 months), profit to date,
+-- future value (net CLV, with its interval) and value tier, with a sentence giving the reason.
+-- The rules are documented in helpers.segment.tiers.build_segments; the first rule that fires
+-- wins. helpers.segment.tiers.tier_sensitivity reruns this query with other thresholds.
 -- Reads: customer_value, clv.
 -- Parameters: $valuable_share, $growable_share, $growable_ratio, $currency, and the labels
 --   $valuable_label, $growable_label, $ratio_label used in the reason sentences.
@@ -8,8 +9,12 @@ WITH base AS (
     SELECT
         v.customer_id,
         v.profit_12m AS current_value,
+        -- notebook 02's below-zero basis: after acquisition cost where it is known
+        COALESCE(v.profit_after_acquisition, v.profit) AS profit_to_date,
         -- no CLV estimate means no expected future value
         COALESCE(c.clv_net, 0) AS future_value,
+        c.clv_low - c.expected_service_cost AS future_value_low,
+        c.clv_high - c.expected_service_cost AS future_value_high,
         c.p_alive,
         v.rfmt_score
     FROM customer_value AS v
@@ -41,7 +46,8 @@ tiered AS (
         $growable_ratio * CASE WHEN r.current_value > 0 THEN r.current_value ELSE 0 END
             AS growable_floor,
         CASE
-            WHEN r.current_value < 0 AND r.future_value <= 0 THEN 'Below zero'
+            WHEN r.profit_to_date < 0 AND r.profit_to_date + r.future_value < 0
+                THEN 'Below zero'
             WHEN r.current_value > 0 AND r.current_value >= t.valuable_threshold
                 THEN 'Most valuable'
             WHEN r.future_value > 0 AND r.future_value >= t.growable_threshold
@@ -49,7 +55,7 @@ tiered AS (
                      >= $growable_ratio * CASE WHEN r.current_value > 0
                                                THEN r.current_value ELSE 0 END
                 THEN 'Most growable'
-            ELSE 'Other'
+            ELSE 'Maintain'
         END AS tier
     FROM ranked AS r
     CROSS JOIN thresholds AS t
@@ -59,6 +65,7 @@ worded AS (
     SELECT
         *,
         money_text($currency, current_value) AS current_text,
+        money_text($currency, profit_to_date) AS to_date_text,
         money_text($currency, future_value) AS future_text,
         money_text($currency, valuable_threshold) AS valuable_text,
         money_text($currency, growable_threshold) AS growable_text,
@@ -68,14 +75,17 @@ worded AS (
 SELECT
     customer_id,
     current_value,
+    profit_to_date,
     future_value,
+    future_value_low,
+    future_value_high,
     p_alive,
     rfmt_score,
     tier,
     CASE tier
         WHEN 'Below zero' THEN
-            'profit last 12m ' || current_text || ' < 0 and future value '
-            || future_text || ' ≤ 0'
+            'profit to date ' || to_date_text || ' < 0 and future value '
+            || future_text || ' will not make it up'
         WHEN 'Most valuable' THEN
             'profit last 12m ' || current_text || ' in top ' || $valuable_label
             || ' (≥ ' || valuable_text || ')'
