@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+import openpyxl
+import pandas as pd
 import pytest
 import yaml
 
-from helpers.config import KIT_ROOT, load_config
+from helpers.config import KIT_ROOT, TIERS, load_config
 from helpers.demo_data import generate
 from helpers.tables import STAGE_TABLE_PREFIX, TABLES, stage_column_type
 
@@ -67,7 +69,8 @@ def test_every_output_file_is_written(report):
         assert (report / f"{name}.ipynb").is_file()
     for name in ("report.html", "warehouse.duckdb", "manifest.json", "run.log",
                  "exports/customers.csv", "exports/rejected_rows.csv",
-                 "exports/customer_value.xlsx"):
+                 "exports/customer_value.xlsx", "exports/actions.csv",
+                 "exports/actions.xlsx"):
         assert (report / name).stat().st_size > 0, name
     assert not list(report.parent.glob(".*partial*")), "temporary folder left behind"
 
@@ -78,17 +81,42 @@ def test_report_html_has_results_but_no_code(report):
     assert "open_run(" not in html and "import " not in html
 
 
+#: Tables the small client leaves empty, and what notebook 04 prints instead.
+EMPTY_ON_SMALL_CLIENT = {"early_value": "customers had a full first year before"}
+
+
 def test_every_table_is_written_and_filled(report):
     with duckdb.connect(str(report / "warehouse.duckdb"), read_only=True) as con:
         for table in TABLES:
             rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            assert rows > 0, table
+            assert (rows == 0) == (table in EMPTY_ON_SMALL_CLIENT), table
         buyers = con.execute("SELECT count(*) FROM customer_value").fetchall()[0][0]
         scored = con.execute("SELECT count(*) FROM clv").fetchall()[0][0]
         tiered = con.execute("SELECT count(*) FROM segments").fetchall()[0][0]
         assert buyers == scored == tiered
         assert con.execute("SELECT count(*) FROM customers").fetchall()[0][0] < \
             con.execute("SELECT count(*) FROM source_records").fetchall()[0][0]
+    segment = (report / "04_segment.ipynb").read_text()
+    for reason in EMPTY_ON_SMALL_CLIENT.values():
+        assert reason in segment
+
+
+def test_every_customer_gets_one_action_and_the_exports_open(report):
+    with duckdb.connect(str(report / "warehouse.duckdb"), read_only=True) as con:
+        tiers = dict(con.execute("SELECT tier, count(*) FROM segments GROUP BY tier").fetchall())
+        below_zero = con.execute(
+            "SELECT count(*) FILTER (WHERE (tier = 'Below zero') <> (profit_to_date < 0 AND "
+            "profit_to_date + future_value < 0)) FROM segments").fetchall()[0][0]
+        per_customer = con.execute(
+            "SELECT count(*), count(DISTINCT customer_id) FROM actions").fetchall()[0]
+    assert sorted(tiers) == sorted(TIERS) and all(n > 0 for n in tiers.values())
+    assert below_zero == 0
+    assert per_customer == (sum(tiers.values()), sum(tiers.values()))
+    book = openpyxl.load_workbook(report / "exports" / "actions.xlsx", read_only=True)
+    rows = list(book["Actions"].values)
+    assert rows[0][:2] == ("customer_id", "tier") and len(rows) == 1 + sum(tiers.values())
+    exported = pd.read_csv(report / "exports" / "actions.csv")
+    assert len(exported) == sum(tiers.values()) and exported["reason"].notna().all()
 
 
 def test_manifest_records_inputs_versions_timings_and_reconciled_counts(report, client):
