@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from datetime import date
 
 import autograd
@@ -14,6 +15,7 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, Pa
 from lifetimes.datasets import load_cdnow_summary, load_cdnow_summary_data_with_monetary_value
 from lifetimes.generate_data import beta_geometric_nbd_model
 from lifetimes.utils import ConvergenceError
+from scipy.optimize import minimize
 
 from helpers.clv import fitting
 from helpers.clv.fitting import (
@@ -122,7 +124,9 @@ def test_weighted_unique_rows_equal_an_unweighted_fit_on_all_rows(cdnow_fits, cd
         assert one(log_params, unique["frequency"], unique["monetary_value"], unique["w"], 0.0) \
             == pytest.approx(one(log_params, repeat["frequency"], repeat["monetary_value"],
                                  np.ones(len(repeat)), 0.0), rel=1e-12)
-        plain = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"], tol=1e-9)
+        plain = lifetimes_minimum(one, (repeat["frequency"].to_numpy(dtype=float),
+                                        repeat["monetary_value"].to_numpy(dtype=float),
+                                        np.ones(len(repeat)), 0.0), 3)
     else:
         unique = cdnow.groupby(["frequency", "recency", "T"]).size().reset_index(name="w")
         rows = [unique[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
@@ -131,15 +135,29 @@ def test_weighted_unique_rows_equal_an_unweighted_fit_on_all_rows(cdnow_fits, cd
             nll, params = ParetoNBDFitter._negative_log_likelihood, fit.params.to_numpy()
             scale = len(unique) / len(cdnow)
             plain = ParetoNBDFitter().fit(*everyone, initial_params=np.ones(4), tol=1e-12,
-                                          maxiter=20000)
+                                          maxiter=20000).params_[fit.params.index].to_numpy()
         else:
             nll, params = LIFETIMES[model]._negative_log_likelihood, np.log(fit.params.to_numpy())
             scale = 1.0
-            plain = LIFETIMES[model]().fit(*everyone, tol=1e-9)
+            plain = lifetimes_minimum(nll, (*everyone, np.ones(len(cdnow)), 0.0), 4)
         assert nll(params, *rows, unique["w"].to_numpy(), 0.0) == pytest.approx(
             scale * nll(params, *everyone, np.ones(len(cdnow)), 0.0), rel=1e-12)
     assert len(unique) < len(cdnow) / 2
-    np.testing.assert_allclose(fit.params, plain.params_[fit.params.index], rtol=1e-6)
+    np.testing.assert_allclose(fit.params, plain, rtol=1e-6)
+
+
+def lifetimes_minimum(nll, args: tuple, n_params: int) -> np.ndarray:
+    """The parameters minimising lifetimes' own objective ``nll`` (of log parameters) on
+    ``args``, by BFGS from log parameters 0 with autograd's gradient, as lifetimes fits.
+
+    lifetimes raises when BFGS reports 'precision loss' (its issue #396), which depends on
+    the CPU's floating point; here the minimum is accepted when the gradient is zero in
+    substance instead, so the reference does not change with the machine.
+    """
+    result = minimize(autograd.value_and_grad(nll), np.zeros(n_params), args=args, jac=True,
+                      method="BFGS", options={"gtol": 1e-10, "maxiter": 10_000})
+    assert np.abs(result.jac).max() < 1e-7, result
+    return np.exp(result.x)
 
 
 # --- standard errors ----------------------------------------------------------------------------
@@ -164,7 +182,8 @@ def test_standard_errors_match_lifetimes_diagonal(cdnow_fits, cdnow, model):
     fit = cdnow_fits[model]
     if model == "gamma_gamma":
         repeat = cdnow[cdnow["frequency"] > 0]
-        plain = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"], tol=1e-9)
+        # lifetimes' default tolerance: a tighter one ends in 'precision loss' on some CPUs
+        plain = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
         expected = fit.standard_errors
     else:
         max_t = cdnow["T"].max()
@@ -213,7 +232,8 @@ def test_bfgs_stopping_short_is_accepted_when_converged_in_substance(monkeypatch
     does (its issue #396); the Newton check finds the estimates at the maximum and keeps them."""
     monkeypatch.setattr(fitting, "_BFGS_GTOL", 1e-14)
     fit = fit_purchase_model(cdnow, "bgnbd", cfg)
-    assert "BFGS stopped short from 5 of them" in fit.how
+    # how many of the 5 starts stop short depends on the CPU's floating point
+    assert re.search(r"BFGS stopped short from [1-5] of them", fit.how)
     assert "precision loss" in fit.how and "converged in substance" in fit.how
     np.testing.assert_allclose(fit.params, cdnow_fits["bgnbd"].params, rtol=1e-7)
 
