@@ -231,7 +231,7 @@ def test_reasons_by_hand(make_config):
                               "it up; no CLV estimate")
     # 9 orders over the 2 years before the window: 4.5 a window, against 1 in it
     assert reasons["c10"] == ("profit in the last 12 months EUR -30.00; probably lapsing "
-                              "(P(alive) 0.40); purchase rate falling (1 orders in the last "
+                              "(P(alive) 0.40); purchase rate falling (1 order in the last "
                               "12 months, 4.5 per such period before)")
 
 

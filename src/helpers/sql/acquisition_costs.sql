@@ -15,7 +15,7 @@ WITH acquired AS (
 acquisitions AS (
     SELECT
         a.month,
-        COALESCE(NULLIF(lower(trim(c.acquisition_channel)), ''), 'unknown') AS channel,
+        attribute_or_unknown(c.acquisition_channel) AS channel,
         COUNT(*) AS customers_acquired
     FROM acquired AS a
     LEFT JOIN customers AS c ON c.customer_id = a.customer_id

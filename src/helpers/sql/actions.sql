@@ -158,11 +158,13 @@ SELECT
              WHEN v.p_alive < $win_back_p_alive
                  THEN 'probably lapsing (P(alive) ' || printf('%.2f', v.p_alive) || ')' END,
         CASE WHEN v.n_orders_12m < 0.5 * v.earlier_orders_per_window
-                 THEN 'purchase rate falling (' || v.n_orders_12m || ' orders in the '
+                 THEN 'purchase rate falling (' || v.n_orders_12m
+                      || CASE v.n_orders_12m WHEN 1 THEN ' order' ELSE ' orders' END || ' in the '
                       || $window_label || ', ' || printf('%.1f', v.earlier_orders_per_window)
                       || ' per such period before)'
              WHEN v.n_orders_12m > 1.5 * v.earlier_orders_per_window AND v.earlier_orders_per_window > 0
-                 THEN 'purchase rate rising (' || v.n_orders_12m || ' orders in the '
+                 THEN 'purchase rate rising (' || v.n_orders_12m
+                      || CASE v.n_orders_12m WHEN 1 THEN ' order' ELSE ' orders' END || ' in the '
                       || $window_label || ', ' || printf('%.1f', v.earlier_orders_per_window)
                       || ' per such period before)' END,
         CASE v.offer_type

@@ -94,14 +94,14 @@ scored AS (
 acquisition AS (
     SELECT
         s.customer_id,
-        COALESCE(NULLIF(lower(trim(c.acquisition_channel)), ''), 'unknown')
+        attribute_or_unknown(c.acquisition_channel)
             AS acquisition_channel,
         a.cost_per_customer AS acquisition_cost
     FROM scored AS s
     LEFT JOIN customers AS c ON c.customer_id = s.customer_id
     LEFT JOIN acquisition_costs AS a
         ON a.month = CAST(date_trunc('month', s.first_purchase) AS DATE)
-       AND a.channel = COALESCE(NULLIF(lower(trim(c.acquisition_channel)), ''), 'unknown')
+       AND a.channel = attribute_or_unknown(c.acquisition_channel)
 )
 SELECT
     customer_id,

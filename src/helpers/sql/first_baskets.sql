@@ -68,9 +68,9 @@ first_years AS (
 SELECT
     f.customer_id,
     f.first_purchase,
-    COALESCE(NULLIF(lower(trim(c.acquisition_channel)), ''), 'unknown') AS acquisition_channel,
-    COALESCE(NULLIF(lower(trim(c.customer_type)), ''), 'unknown') AS customer_type,
-    COALESCE(NULLIF(lower(trim(c.city)), ''), 'unknown') AS city,
+    attribute_or_unknown(c.acquisition_channel) AS acquisition_channel,
+    attribute_or_unknown(c.customer_type) AS customer_type,
+    attribute_or_unknown(c.city) AS city,
     b.first_source,
     b.first_basket_value,
     b.first_basket_lines,

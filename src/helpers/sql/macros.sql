@@ -25,6 +25,11 @@ CREATE OR REPLACE TEMP MACRO quarter_index(d) AS
 CREATE OR REPLACE TEMP MACRO quarter_label(d) AS
     CAST(EXTRACT(YEAR FROM d) AS VARCHAR) || 'Q' || CAST(EXTRACT(QUARTER FROM d) AS VARCHAR);
 
+-- A customer attribute (channel, type, city) as the kit groups by it: trimmed, lower-case,
+-- and 'unknown' when missing or blank, so ' Email' and 'email' are one group.
+CREATE OR REPLACE TEMP MACRO attribute_or_unknown(x) AS
+    COALESCE(NULLIF(lower(trim(x)), ''), 'unknown');
+
 -- An amount as text with its currency and two decimals, e.g. 'EUR 12.50'.
 CREATE OR REPLACE TEMP MACRO money_text(currency, x) AS
     currency || ' ' || CAST(CAST(ROUND(x, 2) AS DECIMAL(18, 2)) AS VARCHAR);

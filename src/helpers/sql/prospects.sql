@@ -5,9 +5,9 @@
 -- Parameters: $as_of.
 SELECT
     c.customer_id,
-    COALESCE(NULLIF(lower(trim(c.acquisition_channel)), ''), 'unknown') AS acquisition_channel,
-    COALESCE(NULLIF(lower(trim(c.customer_type)), ''), 'unknown') AS customer_type,
-    COALESCE(NULLIF(lower(trim(c.city)), ''), 'unknown') AS city
+    attribute_or_unknown(c.acquisition_channel) AS acquisition_channel,
+    attribute_or_unknown(c.customer_type) AS customer_type,
+    attribute_or_unknown(c.city) AS city
 FROM customers AS c
 WHERE NOT EXISTS (
     SELECT 1 FROM transactions AS t
