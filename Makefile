@@ -38,6 +38,8 @@ cdnow-sample: $(STAMP) ## the CDNOW sample of the papers: models validated on we
 	$(BIN)/cvkit run configs/cdnow_sample.yaml
 
 test: $(DEMO_DATA) ## run all tests: helpers, notebooks (nbval), end to end, lint
+	@# Chromium renders report.html in tests/test_report_render.py; never fails the target
+	@sh scripts/ensure-chromium
 	@# pytest exits 5 when it collects no tests: report it instead of failing obscurely
 	$(BIN)/pytest tests --nbval-lax notebooks; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$status
