@@ -1,17 +1,9 @@
 """Row-count reconciliation and rejection summary on hand-made tables."""
 
-import hashlib
-import json
-import zipfile
-from datetime import date
-
 import pandas as pd
-import pytest
 
-from helpers.config import RunConfig
 from helpers.identify import reconciliation, rejection_reasons
-from helpers.report import data_quality_note, export_tables
-from helpers.tables import TABLES
+from helpers.report import data_quality_note
 from helpers.warehouse import write_table
 
 
@@ -85,80 +77,4 @@ def test_the_note_on_excluded_rows_only_and_on_nothing_set_aside(con):
     assert data_quality_note(con) == ""
 
 
-# ------------------------------------------------------------------ the exports
-
-SHOP = {"kind": "transactions", "path": "data/shop.csv",
-        "columns": {"customer_key": "acct", "order_date": "day", "amount": "total",
-                    "name": "Nome Cliente", "email": "E-mail"}}
-RAW_ROW = {"acct": "7", "Nome Cliente": "Mario Rossi", "E-mail": "Mario@X.it", "total": "0"}
-
-
-@pytest.fixture
-def warehouse(con, tmp_path):
-    """Every registered table, empty, but for two customers and one rejected row."""
-    for name, table in TABLES.items():
-        columns = ", ".join(f"{c.name} {c.type}" for c in table.columns)
-        con.execute(f"CREATE TABLE {name} ({columns})")
-    con.execute("INSERT INTO customers (customer_id, name, email, phone, city, sources, "
-                "n_source_records) VALUES ('C2', 'Anna Bianchi', NULL, '333 000 1122', "
-                "'Roma', 'shop', 1), ('C1', 'Mario Rossi', 'mario@x.it', '+39 347 123 4567', "
-                "'Milano', 'shop', 1)")
-    con.execute("INSERT INTO load_counts (source, kind, file, rows_in, accepted, rejected) "
-                "VALUES ('shop', 'transactions', 'f', 1, 0, 1)")
-    con.execute("INSERT INTO rejected_rows VALUES ('shop', ?, 2, 'zero amount', ?)",
-                [str(tmp_path / "data" / "shop.csv"), json.dumps(RAW_ROW)])
-    return con
-
-
-def sha12(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def run_config(tmp_path, pii) -> RunConfig:
-    return RunConfig(client="acme", as_of=date(2025, 12, 31), sources={"shop": SHOP}, pii=pii,
-                     config_file=tmp_path / "acme.yaml")
-
-
-def read_exports(paths):
-    customers = pd.read_csv(paths["customers"], dtype=str, keep_default_na=False)
-    rejected = pd.read_csv(paths["rejected_rows"], dtype=str, keep_default_na=False)
-    sheets = pd.read_excel(paths["workbook"], sheet_name=None, dtype=str, na_filter=False)
-    pd.testing.assert_frame_equal(sheets["Customers"], customers)
-    pd.testing.assert_frame_equal(sheets["Rejected rows"], rejected)
-    return customers, rejected
-
-
-def test_exports_keep_personal_data_by_default(warehouse, tmp_path):
-    paths = export_tables(warehouse, tmp_path / "run", run_config(tmp_path, {}))
-    customers, rejected = read_exports(paths)
-    assert customers[["customer_id", "name", "email", "phone"]].values.tolist() == [
-        ["C1", "Mario Rossi", "mario@x.it", "+39 347 123 4567"],
-        ["C2", "Anna Bianchi", "", "333 000 1122"]]
-    assert json.loads(rejected.loc[0, "raw"]) == RAW_ROW
-    assert rejected.loc[0, "file"] == "shop.csv"  # the name the client knows, not our path
-
-
-@pytest.mark.parametrize("mode, name, email, raw_name", [
-    ("mask", "M. R.", "m***@x.it", "M. R."),
-    ("hash", sha12("acme:mario rossi"), sha12("acme:mario@x.it"), sha12("acme:mario rossi")),
-])
-def test_exports_mask_or_hash_customers_and_raw_rows(warehouse, tmp_path, mode, name, email,
-                                                     raw_name):
-    paths = export_tables(warehouse, tmp_path / "run", run_config(tmp_path, {"exports": mode}))
-    customers, rejected = read_exports(paths)
-    assert customers.loc[0, ["customer_id", "name", "email"]].tolist() == ["C1", name, email]
-    raw = json.loads(rejected.loc[0, "raw"])
-    assert raw["Nome Cliente"] == raw_name and raw["acct"] == "7"
-    assert "Mario" not in paths["customers"].read_text()
-    assert "Mario" not in paths["rejected_rows"].read_text()
-
-
-def test_the_workbook_carries_the_as_of_date_not_the_time_it_was_written(warehouse, tmp_path):
-    first = export_tables(warehouse, tmp_path / "run", run_config(tmp_path, {}))["workbook"]
-    written = first.read_bytes()
-    with zipfile.ZipFile(first) as book:
-        assert {entry.date_time for entry in book.infolist()} == {(2025, 12, 31, 0, 0, 0)}
-        core = book.read("docProps/core.xml").decode()
-    assert core.count("2025-12-31T00:00:00Z") == 2  # created and modified
-    again = export_tables(warehouse, tmp_path / "run", run_config(tmp_path, {}))["workbook"]
-    assert again.read_bytes() == written
+# The exports (export_tables, export_actions): tests/test_exports.py.

@@ -13,21 +13,13 @@ import duckdb
 import pandas as pd
 
 from helpers.config import RunConfig
+from helpers.exports import export_files, export_rows, write_exports
 from helpers.identify import reconciliation, rejection_reasons
-from helpers.matching import review_queue
-from helpers.privacy import raw_json_expression
-from helpers.segment import tier_summary
-from helpers.warehouse import query, require_columns, require_tables, table_names
-from helpers.workbook import write_workbook
+from helpers.segment import playbook, tier_summary
+from helpers.warehouse import query, require_columns, require_tables
+from helpers.workbook import Sheet, number_kind, write_workbook
 
 __all__ = ["headline", "export_tables", "data_quality_note"]
-
-#: The rejected rows as exported; ``{raw}`` is the raw JSON under the exports' privacy mode.
-REJECTED_EXPORT_SQL = """
-SELECT source, file, row_number, reason, {raw} AS raw
-FROM rejected_rows
-ORDER BY source, row_number, reason
-"""
 
 
 def headline(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.DataFrame:
@@ -58,56 +50,45 @@ def export_tables(con: duckdb.DuckDBPyConnection, run_dir: str | Path,
                   cfg: RunConfig) -> dict[str, Path]:
     """Write the client's exports to ``<run_dir>/exports/``.
 
-    * ``customers.csv`` — one row per customer (see ``sql/customer_export.sql``);
-    * ``rejected_rows.csv`` — every input row set aside, with the file's name, row, reason
-      and raw values;
-    * ``customer_value.xlsx`` — sheets Summary, Customers, Tiers, Equity, Row counts,
-      Rejected rows;
-    * ``identity_review.csv`` — when the warehouse has ``identity_review``: the pairs of
-      source records a person should decide, side by side; filled in (decision: match or
-      no_match) and named in ``identity.review_decisions``, it is applied on the next run.
+    * ``<name>.csv`` and ``<name>.parquet`` of every table of :data:`helpers.exports.EXPORTS`
+      (:func:`helpers.exports.write_exports`): ``customers`` (one row per customer, see
+      ``sql/customer_export.sql``), ``rejected_rows`` (every input row set aside, with the
+      file's name, row, reason and raw values), ``identity_review`` when the warehouse has
+      it (the pairs of source records a person should decide: filled in with decision
+      match or no_match and named in ``identity.review_decisions``, it is applied on the
+      next run), and the tables of notebooks 02-04;
+    * ``customer_value.xlsx`` (:mod:`helpers.workbook`) — sheets Summary (:func:`headline`),
+      Files (each export, its rows and what one row is), Tiers, Playbook, Equity, Row counts
+      and Rejected rows (as many as Excel holds). No per-customer table: those are in the
+      CSV and Parquet files, which the Files sheet names.
 
     Personal fields (the customers' name, email and phone; the raw values of the columns a
     source maps to a personal role; the names, emails, phones, addresses and postcodes under
-    review) follow the config's ``pii.exports`` mode. Reads
-    ``customers``, ``customer_value``, ``clv``, ``segments``, ``actions``, ``equity_metrics``,
-    ``load_counts`` and ``rejected_rows`` (source, file, row_number, reason, raw).
+    review) follow the config's ``pii.exports`` mode. Reads what
+    :func:`helpers.exports.write_exports` reads, and ``source_records``, ``transactions``
+    (:func:`headline`) and ``load_counts`` (source, kind, rows_in, accepted, excluded,
+    rejected).
 
     Returns
     -------
     dict
-        Export name → path.
+        File name (``customers.csv``, ``customers.parquet`` … ``customer_value.xlsx``) → path.
     """
-    require_tables(con, "customers", "customer_value", "clv", "segments", "actions",
-                   "equity_metrics", "load_counts")
-    require_columns(con, "rejected_rows", ("source", "file", "row_number", "reason", "raw"))
-    run_dir = Path(run_dir)
-    folder = run_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {"customers": folder / "customers.csv",
-             "rejected_rows": folder / "rejected_rows.csv",
-             "workbook": folder / "customer_value.xlsx"}
-    customers = query(con, "customer_export",
-                      {"pii": cfg.pii.exports, "client": cfg.client}).df()
-    rejected = con.execute(
-        REJECTED_EXPORT_SQL.format(raw=raw_json_expression(cfg, cfg.pii.exports))).df()
-    # The input's absolute path names the consultant's folders: the client knows its files
-    # by name, and the name does not change with where the report is written.
-    rejected["file"] = rejected["file"].map(lambda file: Path(file).name)
-    customers.to_csv(paths["customers"], index=False)
-    rejected.to_csv(paths["rejected_rows"], index=False)
-    if "identity_review" in table_names(con):
-        paths["identity_review"] = folder / "identity_review.csv"
-        review_queue(con, cfg, cfg.pii.exports).to_csv(paths["identity_review"], index=False)
-    write_workbook({
-        "Summary": headline(con, cfg),
-        "Customers": customers,
-        "Tiers": tier_summary(con),
-        "Equity": con.execute("SELECT * FROM equity_metrics ORDER BY period_end, "
-                              "segment <> 'All', segment").df(),
-        "Row counts": reconciliation(con),
-        "Rejected rows": rejected,
-    }, paths["workbook"], cfg.as_of)
+    paths = write_exports(con, cfg, run_dir)
+    figures = query(con, "headline")
+    paths["customer_value.xlsx"] = Path(run_dir) / "exports" / "customer_value.xlsx"
+    write_workbook(paths["customer_value.xlsx"], [
+        Sheet("Summary", headline(con, cfg),
+              row_kinds=[number_kind(c, str(t))
+                         for c, t in zip(figures.columns, figures.types, strict=True)]),
+        Sheet("Files", export_files(con, paths)),
+        Sheet("Tiers", tier_summary(con)),
+        Sheet("Playbook", playbook(con)),
+        Sheet("Equity", export_rows(con, cfg, "equity_metrics")),
+        Sheet("Row counts", reconciliation(con)),
+        Sheet("Rejected rows", export_rows(con, cfg, "rejected_rows"),
+              full_list="rejected_rows.csv"),
+    ], cfg.as_of, cfg.currency)
     return paths
 
 

@@ -16,8 +16,9 @@ import duckdb
 import pandas as pd
 
 from helpers.config import ACTIONS, TIERS, RunConfig
+from helpers.exports import export, export_rows, write_export
 from helpers.warehouse import build_table, require_columns, require_tables
-from helpers.workbook import write_workbook
+from helpers.workbook import Sheet, write_workbook
 
 __all__ = ["build_actions", "check_actions", "action_rules", "playbook", "recovery_guidelines",
            "export_actions", "action_summary"]
@@ -227,28 +228,37 @@ def recovery_guidelines(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> pd.Da
 
 def export_actions(con: duckdb.DuckDBPyConnection, cfg: RunConfig,
                    run_dir: str | Path) -> dict[str, Path]:
-    """Write ``exports/actions.csv`` and ``exports/actions.xlsx`` under ``run_dir``.
+    """Write ``exports/actions.csv``, ``exports/actions.parquet`` and ``exports/actions.xlsx``
+    under ``run_dir``: the files the CRM loads.
 
-    The CSV is ``actions`` for the CRM: one row per customer, highest priority first, then
-    the largest value at stake, then customer_id (the same order every run). It holds no
-    personal data: the CRM joins it on customer_id (``exports/customers.csv`` has the
-    contact fields, under the config's ``pii.exports``). The workbook has sheets Actions,
-    Playbook (:func:`playbook`), Recovery (:func:`recovery_guidelines`) and Rules
-    (:func:`action_rules`), and is stamped with ``as_of`` so a rerun writes the same bytes.
+    The CSV and Parquet are ``actions`` (:func:`helpers.exports.write_export`): one row per
+    customer, highest priority first, then the largest value at stake, then customer_id (the
+    same order every run). They hold no personal data: the CRM joins them on customer_id
+    (``exports/customers.csv`` has the contact fields, under the config's ``pii.exports``).
+    The workbook (:mod:`helpers.workbook`) has sheets Actions (the same rows, as many as
+    Excel holds: a longer list is cut, and a 'Read me' sheet first says so and names
+    actions.csv), Playbook (:func:`playbook`), Recovery (:func:`recovery_guidelines`: its
+    limits shown as money) and Rules (:func:`action_rules`); it is stamped with ``as_of`` so
+    a rerun writes the same bytes.
+
+    Reads ``actions`` (every registered column) and ``segments`` (tier, future_value).
 
     Returns
     -------
     dict
-        'csv' and 'workbook' → path.
+        'csv', 'parquet' and 'workbook' → path.
     """
     require_tables(con, "actions", "segments")
     folder = Path(run_dir) / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": folder / "actions.csv", "workbook": folder / "actions.xlsx"}
-    actions = con.execute("SELECT * FROM actions "
-                          "ORDER BY priority, value_at_stake DESC, customer_id").df()
-    actions.to_csv(paths["csv"], index=False)
-    write_workbook({"Actions": actions, "Playbook": playbook(con),
-                    "Recovery": recovery_guidelines(con, cfg), "Rules": action_rules(cfg)},
-                   paths["workbook"], cfg.as_of)
+    written = write_export(con, cfg, folder, export("actions"))
+    paths = {"csv": written["actions.csv"], "parquet": written["actions.parquet"],
+             "workbook": folder / "actions.xlsx"}
+    severities = next(iter(cfg.segment.recovery.values()))
+    write_workbook(paths["workbook"], [
+        Sheet("Actions", export_rows(con, cfg, "actions"), full_list="actions.csv"),
+        Sheet("Playbook", playbook(con)),
+        Sheet("Recovery", recovery_guidelines(con, cfg),
+              kinds={severity: "money" for severity in severities}),
+        Sheet("Rules", action_rules(cfg)),
+    ], cfg.as_of, cfg.currency)
     return paths

