@@ -551,6 +551,8 @@ class RunConfig(_Strict):
                                     "can never be '..' or hidden")
     as_of: date
     currency: str = "EUR"
+    locale: str = Field("en", description="how the report writes numbers, money and dates "
+                                          "(a CLDR locale such as en, it, de_CH)")
     time_unit: Literal["day", "week"] = "week"
     timezone: str = Field("UTC", description="IANA zone the dates are in: time-zoned timestamps "
                                              "are converted to it before the date is taken")
@@ -576,6 +578,18 @@ class RunConfig(_Strict):
             raise ValueError(f"'{value}' is not a privacy mode: use {', '.join(PII_MODES)}, "
                              f"or a mapping with 'report' and 'exports'")
         return {"report": value, "exports": value}
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError  # only configs that set one pay for it
+
+        try:
+            Locale.parse(value.replace("-", "_"))
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(f"unknown locale '{value}': use a language code such as en, it "
+                             f"or de, optionally with a region (en_GB, de_CH)") from None
+        return value.replace("-", "_")
 
     @field_validator("timezone")
     @classmethod

@@ -6,7 +6,8 @@ frame read from the warehouse and returns its Axes or Figure, so a notebook cell
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import date
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,7 +30,8 @@ from helpers.differentiate import (
 )
 from helpers.warehouse import require_frame_columns
 
-__all__ = ["set_theme", "show", "plot_value_concentration", "plot_rfm_heatmap",
+__all__ = ["set_theme", "show", "heading", "report_table", "plot_value_concentration",
+           "plot_rfm_heatmap",
            "plot_cohort_retention", "plot_frequency_fit", "plot_p_alive",
            "plot_clv_distribution", "plot_tiers"]
 
@@ -41,8 +43,89 @@ def set_theme() -> None:
 
 
 def show(table: pd.DataFrame, decimals: int = 2):
-    """A table as a client reads it: thousands separators, fixed decimals, no row index."""
-    return table.style.format(precision=decimals, thousands=",", na_rep="").hide(axis="index")
+    """A table as a client reads it: thousands separators, fixed decimals, no row index.
+
+    Text from the data is HTML-escaped: a customer or category named ``<script>…`` shows as
+    text in the notebook and the report.
+    """
+    return (table.style.format(precision=decimals, thousands=",", na_rep="", escape="html")
+            .hide(axis="index"))
+
+
+#: Words in column names written as a reader expects them in a heading.
+HEADING_WORDS = {"clv": "CLV", "nps": "NPS", "p_alive": "P(alive)", "rfm": "RFM",
+                 "rfmt": "RFMT", "12m": "(12 months)", "id": "ID", "mae": "MAE",
+                 "rmse": "RMSE", "bic": "BIC", "ari": "ARI", "csv": "CSV"}
+
+
+def heading(column: str) -> str:
+    """A snake_case column name in words: 'share_of_customers' -> 'Share of customers',
+    'clv_net' -> 'CLV net', 'p_alive_mean' -> 'P(alive) mean'."""
+    text = column.replace("p_alive", "p-alive")
+    words = [HEADING_WORDS.get(word.replace("-", "_"), word.replace("-", "_"))
+             for word in text.split("_")]
+    sentence = " ".join(words)
+    return sentence[:1].upper() + sentence[1:]
+
+
+def report_table(table: pd.DataFrame, currency: str = "", locale: str = "en",
+                 money: Sequence[str] = (), percent: Sequence[str] = (),
+                 title: str | None = None, caption: str | None = None,
+                 decimals: int = 2, labels: Mapping[str, str] | None = None):
+    """A table for the client's report, formatted by great_tables.
+
+    Parameters
+    ----------
+    table
+        The rows to show, as they are (no index).
+    currency, locale
+        The run's ``currency`` and ``locale``: money and numbers are written the client's way
+        (``EUR 1.234,50`` in ``it``).
+    money, percent
+        Columns shown as money, and shares (0.2) shown as percentages (20.0%).
+    title, caption
+        A heading above the table, and a note below it saying how to read it.
+    decimals
+        Decimals of the other non-integer numbers.
+    labels
+        Column headings that :func:`heading` would not write well.
+
+    Notes
+    -----
+    Integer columns get thousands separators; dates are written ISO (2025-12-31), never
+    with a time; every other column name is put in words (:func:`heading`). great_tables
+    escapes the data's text in the HTML.
+    """
+    from great_tables import GT  # the report's tables only: the other notebooks use show()
+
+    frame = table.reset_index(drop=True)
+    dates = [c for c in frame.columns
+             if pd.api.types.is_datetime64_any_dtype(frame[c])
+             or frame[c].map(lambda v: isinstance(v, date)).any()]
+    for column in dates:
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    integers = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])]
+    others = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])
+              and c not in money and c not in percent]
+    gt = GT(frame)
+    if money:
+        gt = gt.fmt_currency(list(money), currency=currency or "EUR", locale=locale)
+    if percent:
+        gt = gt.fmt_percent(list(percent), decimals=1, locale=locale)
+    if integers:
+        gt = gt.fmt_integer(integers, locale=locale)
+    if others:
+        gt = gt.fmt_number(others, decimals=decimals, locale=locale)
+    if dates:
+        gt = gt.fmt_date(dates, date_style="iso")
+    gt = gt.sub_missing(missing_text="")
+    names = {c: (labels or {}).get(c, heading(c)) for c in frame.columns}
+    gt = gt.cols_label(**names)
+    if title:
+        gt = gt.tab_header(title=title)
+    if caption:
+        gt = gt.tab_source_note(caption)
+    return gt.tab_options(table_font_size="13px", table_width="100%")
 
 
 def plot_value_concentration(customer_value: pd.DataFrame, profit: str = "profit_12m",
@@ -762,7 +845,7 @@ def plot_clv_interval(per_customer: pd.DataFrame, n: int = 20, level: float = 0.
     return ax
 
 
-def plot_tiers(tiers: pd.DataFrame) -> plt.Figure:
+def plot_tiers(tiers: pd.DataFrame, currency: str = "") -> plt.Figure:
     """Bar charts of customers and of value per tier.
 
     Parameters
@@ -770,16 +853,21 @@ def plot_tiers(tiers: pd.DataFrame) -> plt.Figure:
     tiers
         The output of :func:`helpers.segment.tier_summary` (tier, customers,
         current_value_total, future_value_total).
+    currency
+        Shown in the value axis' label.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    sns.barplot(data=tiers, y="tier", x="customers", ax=left, color="#4C72B0")
+    sns.barplot(data=tiers, y="tier", x="customers", hue="tier", palette=TIER_COLOURS,
+                legend=False, ax=left)
     left.set(title="Customers per tier", xlabel="customers", ylabel="")
     values = tiers.melt(id_vars="tier", value_vars=["current_value_total", "future_value_total"],
                         var_name="value", value_name="amount")
-    values["value"] = values["value"].map({"current_value_total": "profit last 12 months",
-                                           "future_value_total": "CLV next horizon (net)"})
+    values["value"] = values["value"].map({"current_value_total": "profit, current window",
+                                           "future_value_total": "CLV, next horizon (net)"})
     sns.barplot(data=values, y="tier", x="amount", hue="value", ax=right)
-    right.set(title="Value per tier", xlabel="amount", ylabel="")
+    unit = f" ({currency})" if currency else ""
+    right.set(title="Value per tier", xlabel=f"total value{unit}", ylabel="")
+    right.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

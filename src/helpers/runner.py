@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.resources
 import json
 import logging
 import os
@@ -238,13 +239,22 @@ def _package_versions() -> dict[str, str]:
     return versions
 
 
-def render_report(executed_notebook: Path, html_path: Path) -> None:
-    """Write the executed report notebook as HTML without code cells or prompts."""
-    from nbconvert import HTMLExporter  # here: `cvkit check` should not wait seconds for it
+def render_report(executed_notebook: Path, html_path: Path, title: str) -> None:
+    """Write the executed report notebook as HTML without code cells or prompts.
+
+    ``title`` names the browser tab; the kit's stylesheet (``helpers/report.css``: a page
+    width that fits a screen, A4 page breaks when printed) is added to the page's head.
+    """
+    import nbformat  # here: `cvkit check` should not wait seconds for nbconvert
+    from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_filename(str(executed_notebook))
+    notebook = nbformat.read(executed_notebook, as_version=4)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    css = importlib.resources.files("helpers").joinpath("report.css").read_text(encoding="utf-8")
+    head_end = body.index("</head>")
+    body = body[:head_end] + f"<style>\n{css}</style>\n" + body[head_end:]
     html_path.write_text(body, encoding="utf-8")
 
 
@@ -445,7 +455,8 @@ def _write_report(cfg: RunConfig, timings: list[NotebookTiming], work_dir: Path,
                   run_seconds: float) -> dict:
     """report.html and manifest.json into the work folder; returns the manifest."""
     try:
-        render_report(work_dir / REPORT_NOTEBOOK, work_dir / "report.html")
+        render_report(work_dir / REPORT_NOTEBOOK, work_dir / "report.html",
+                      f"Customer value report: {cfg.client}, {cfg.as_of}")
         manifest = _manifest(cfg, timings, work_dir, run_seconds)
     except Exception as exc:
         raise _Stop(f"writing the report failed: {type(exc).__name__}: {exc}",
