@@ -64,7 +64,16 @@ def test_numbers_follow_the_locale(small):
     revenue = table.set_index("measure").loc["Revenue per active customer"].iloc[-1]
     assert re.fullmatch(r"\d+,\d{2}\xa0€", revenue)  # Italian: decimal comma, € after
     assert list(table.columns[1:]) == sorted(table.columns[1:])  # oldest period first
-    assert "Assumptions" not in narrative.assumptions(cfg).columns
+
+
+def test_assumptions_are_the_config(small):
+    _, cfg = small
+    table = narrative.assumptions(cfg).set_index("assumption")["value"]
+    assert table["Cost per order"] == "€3.50"  # the demo's cost, cents kept
+    assert table["Gross margin rate"] == "40%"
+    assert table["Most valuable"] == "top 20% by current value"
+    assert table["Win back"] == "P(alive) < 0.5"
+    assert table["CLV horizon"] == "12 months"
 
 
 def test_report_tables_escape_data_and_write_headings_in_words():

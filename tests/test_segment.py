@@ -14,11 +14,14 @@ from helpers.segment import (
     TIERS,
     action_summary,
     build_actions,
+    build_customer_categories,
     build_driver_segments,
     build_segments,
     check_actions,
+    cluster_tiers,
     driver_tier_table,
     export_actions,
+    has_categories,
     playbook,
     recovery_guidelines,
     tier_sensitivity,
@@ -391,3 +394,43 @@ def test_check_actions_reports_empty_tiers(make_config):
     build_segments(con, cfg)
     build_actions(con, cfg)
     assert check_actions(con) == ["Most growable", "Below zero"]
+
+
+def test_customer_categories_by_hand(make_config):
+    con = duckdb.connect()
+    # customer, source, order, day, amount, quantity, category, cost
+    lines = [
+        ("a", "shop", "o1", date(2025, 3, 1), 10.0, 2.0, "coffee", 4.0),
+        ("a", "shop", "o2", date(2025, 4, 1), 6.0, None, "coffee", None),  # no cost, no qty
+        ("a", "shop", "o2", date(2025, 4, 1), -5.0, -1.0, "coffee", -2.0),  # a return
+        ("a", "shop", "o3", date(2025, 5, 1), -20.0, -1.0, "grinders", -8.0),  # only returned
+        ("a", "shop", "o3", date(2025, 5, 1), 7.0, 1.0, None, 3.0),  # no category
+        ("b", "till", "o1", date(2025, 6, 1), 30.0, 3.0, "grinders", 12.0),  # other source
+        ("b", "till", "o9", date(2026, 1, 2), 99.0, 1.0, "coffee", 1.0),  # after as-of
+    ]
+    write_table(con, "transactions", pd.DataFrame(lines, columns=[
+        "customer_id", "source", "order_id", "order_date", "amount", "quantity", "category",
+        "cost"]))
+    cfg = make_config(costs={"gross_margin_rate": 0.5})
+    assert build_customer_categories(con, cfg) == 2
+    rows = read_table(con, "customer_categories").set_index(["customer_id", "category"])
+    coffee = rows.loc[("a", "coffee")]
+    assert coffee["orders"] == 2 and coffee["units"] == 3  # a line without quantity is 1
+    assert coffee["net_revenue"] == 11
+    # margin: 10 - 4, then 6 at the 50% rate, then the return gives back 5 - 2
+    assert coffee["gross_margin"] == pytest.approx(6 + 3 - 3)
+    assert coffee["mean_unit_price"] == pytest.approx(16 / 3)
+    assert coffee["first_purchase"] == pd.Timestamp(2025, 3, 1)
+    assert rows.loc[("b", "grinders"), "units"] == 3
+    assert not has_categories(duckdb.connect())
+
+
+def test_cluster_tiers_count_customers_per_cluster_and_tier(make_config):
+    con = warehouse()
+    side_tables(con)
+    build_segments(con, make_config(tiers=TIERS_CONFIG))
+    table = cluster_tiers(con)
+    assert table.columns.tolist() == ["cluster", "cluster_name", *TIERS]
+    # c01-c05 are cluster 1 (3 Most valuable, 2 Most growable), c06-c10 cluster 2
+    assert table.iloc[0][list(TIERS)].tolist() == [3, 2, 0, 0]
+    assert table.iloc[1][list(TIERS)].tolist() == [0, 0, 3, 2]

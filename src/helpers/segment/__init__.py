@@ -32,7 +32,7 @@ from helpers.segment.actions import (
 )
 from helpers.segment.affinity import build_affinity, price_band_summary, top_pairs
 from helpers.segment.categories import build_customer_categories, has_categories
-from helpers.segment.clusters import ClusterResult, build_clusters
+from helpers.segment.clusters import ClusterResult, build_clusters, cluster_tiers
 from helpers.segment.drivers import (
     build_driver_segments,
     driver_offer,
@@ -54,11 +54,10 @@ from helpers.segment.tiers import (
     tier_summary,
 )
 
-__all__ = ["SENSITIVITY_STEPS", "TIERS", "ClusterResult", "EarlyValueResult", "action_rules",
+__all__ = ["ClusterResult", "EarlyValueResult", "SENSITIVITY_STEPS", "TIERS", "action_rules",
            "action_summary", "build_actions", "build_affinity", "build_clusters",
-           "build_early_value", "channel_profile", "price_band_summary", "profile_vs_truth",
-           "top_pairs", "truth_agreement",
-           "build_customer_categories", "build_driver_segments", "build_segments", "check_actions",
-           "driver_offer", "driver_tier_table", "export_actions", "has_categories",
-           "has_survey", "playbook", "recovery_guidelines", "tier_sensitivity",
-           "tier_summary"]
+           "build_customer_categories", "build_driver_segments", "build_early_value",
+           "build_segments", "channel_profile", "check_actions", "cluster_tiers", "driver_offer",
+           "driver_tier_table", "export_actions", "has_categories", "has_survey", "playbook",
+           "price_band_summary", "profile_vs_truth", "recovery_guidelines", "tier_sensitivity",
+           "tier_summary", "top_pairs", "truth_agreement"]

@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from helpers.config import TIERS
 from helpers.errors import TooLittleDataError
 from helpers.segment.categories import has_categories
 from helpers.warehouse import query, require_columns, scalar, write_table
@@ -32,7 +33,7 @@ from helpers.warehouse import query, require_columns, scalar, write_table
 __all__ = ["TOP_CATEGORIES", "SHARE_PREFIX", "SKEWED_FEATURES", "DESCRIPTORS", "NAME_Z",
            "NAME_WORDS", "MOSTLY_SHARE", "ONE_TIMER_FREQUENCY", "STABLE_ARI", "ClusterResult",
            "cluster_features", "standardised", "choose_k", "fit_clusters", "cluster_stability",
-           "cluster_profiles", "build_clusters"]
+           "cluster_profiles", "build_clusters", "cluster_tiers"]
 
 #: Categories the category mix keeps by name, the largest by total net revenue; the rest
 #: are pooled as 'other'.
@@ -470,3 +471,27 @@ def build_clusters(con: duckdb.DuckDBPyConnection, k_min: int, k_max: int, seed:
     return ClusterResult(features=features, labels=labels, silhouettes=silhouettes, k=k,
                          stability=cluster_stability(features, k, seed, n_bootstrap),
                          profiles=profiles, unscored=unscored)
+
+
+def cluster_tiers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Customers per cluster and value tier: how behaviour cuts across value.
+
+    Reads ``clusters`` (customer_id, cluster, cluster_name) and ``segments`` (customer_id,
+    tier).
+
+    Returns
+    -------
+    DataFrame
+        One row per cluster (by number): cluster, cluster_name, then one column of customers
+        per tier in :data:`helpers.config.TIERS` order (0 when none).
+    """
+    require_columns(con, "clusters", ("customer_id", "cluster", "cluster_name"))
+    require_columns(con, "segments", ("customer_id", "tier"))
+    counts = con.execute(
+        "SELECT k.cluster, k.cluster_name, s.tier, count(*) AS customers "
+        "FROM clusters AS k JOIN segments AS s USING (customer_id) "
+        "GROUP BY ALL ORDER BY k.cluster").df()
+    table = counts.pivot_table(index=["cluster", "cluster_name"], columns="tier",
+                               values="customers", aggfunc="sum", fill_value=0)
+    return (table.reindex(columns=list(TIERS), fill_value=0).astype("int64")
+            .reset_index().rename_axis(columns=None))
