@@ -229,3 +229,21 @@ def test_build_clusters_writes_every_customer_once_reproducibly():
     again = build_clusters(con, k_min=2, k_max=4, seed=11, n_bootstrap=5)
     pd.testing.assert_frame_equal(written, con.execute("SELECT * FROM clusters").df())
     pd.testing.assert_frame_equal(result.stability, again.stability)
+
+
+def test_a_large_base_is_clustered_on_a_sample_and_everyone_assigned():
+    """Above sample_size customers, k, the stability and the centres come from a seeded
+    sample; every customer gets the nearest cluster: on two well-separated kinds of customer
+    the same partition as a fit on everyone, and the same labels on a rerun."""
+    value = customers(400, seed=4)
+    con = warehouse(value)
+    sampled = build_clusters(con, 2, 4, seed=1, n_bootstrap=3, sample_size=150)
+    sampled_labels = con.execute("SELECT cluster FROM clusters").df()["cluster"]
+    everyone = build_clusters(con, 2, 4, seed=1, n_bootstrap=3, sample_size=10_000)
+    assert sampled.fitted_on == 150 and everyone.fitted_on == 400
+    assert len(sampled_labels) == 400 and sampled_labels.notna().all()
+    assert adjusted_rand_score(sampled.labels, everyone.labels) == pytest.approx(1.0)
+    again = build_clusters(con, 2, 4, seed=1, n_bootstrap=3, sample_size=150)
+    pd.testing.assert_series_equal(again.labels, sampled.labels)
+    assert "seeded random 150 of the customers" in sampled.summary()
+    assert "seeded random" not in everyone.summary()

@@ -408,6 +408,9 @@ class ClusterConfig(_Strict):
     k_max: int = Field(8, ge=2, description="most clusters tried; k is chosen by silhouette")
     bootstrap: int = Field(20, ge=2, description="bootstrap refits behind the stability "
                                                  "figure (adjusted Rand index)")
+    sample_size: int = Field(20_000, ge=100, description="above this many customers, k, the "
+                             "stability and the clusters come from a seeded sample of this "
+                             "many; everyone is then put in their nearest cluster")
 
     @model_validator(mode="after")
     def _range_ordered(self) -> ClusterConfig:
