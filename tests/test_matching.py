@@ -21,7 +21,7 @@ from helpers import identify, matching
 from helpers.config import load_config
 from helpers.errors import DataContractError
 from helpers.sources import build_load_counts
-from helpers.warehouse import table_names, write_table
+from helpers.warehouse import build_table, table_names, write_table
 
 
 def febrl_client(folder, frames: dict[str, pd.DataFrame], **identity):
@@ -317,3 +317,34 @@ def test_comparisons_are_chosen_from_the_fields_that_hold_data():
     everything = matching.comparisons(names | {"email_std", "phone_e164", "birth_date",
                                                "address_std", "postcode_std", "city_std"})
     assert [c["output_column_name"] for c in everything] == list(matching.COMPARISONS)
+
+
+def test_a_value_on_too_many_records_does_not_block_on_its_own():
+    """identity.max_block_records: a name, address or birth date on more records than that
+    proposes no pair by itself (the pairs would grow with the square of the records); a rarer
+    one still does."""
+    con = duckdb.connect()
+    names = ["anna rossi"] * 3 + ["marco bianchi"] * 2
+    write_table(con, "source_records", pd.DataFrame({
+        "source_record_id": range(1, 6), "first_name_std": [n.split()[0] for n in names],
+        "last_name_std": [n.split()[1] for n in names], "name_sorted": names,
+        "email_std": None, "phone_e164": None,
+        "address_std": ["via roma 1"] * 2 + [None] * 3, "city_std": None,
+        "postcode_std": ["00100"] * 4 + [None],
+        "birth_date": [pd.Timestamp(2000, 1, 1).date()] * 5}))
+    build_table(con, "match_input", {"max_block": 2}, temporary=True)
+    blocks = con.execute("SELECT name_block, address_block, birth_date_block FROM match_input "
+                         "ORDER BY source_record_id").fetchall()
+    assert [b[0] for b in blocks] == [None] * 3 + ["marco bianchi"] * 2
+    assert [b[1] for b in blocks] == ["via roma 1"] * 2 + [None] * 3
+    assert [b[2] for b in blocks] == [None] * 5  # one date on five records
+    postcode_keys = con.execute("SELECT last_name_postcode_block FROM match_input "
+                                "ORDER BY source_record_id").fetchall()
+    # rossi, 00100, a: three records; bianchi, 00100, m: one (the other has no postcode)
+    assert [k[0] for k in postcode_keys] == [None] * 3 + [["bianchi", "00100", "m"], None]
+    rules = {r.name: r.condition for r in matching.BLOCKING_RULES}
+    assert rules["same name"] == "l.name_block = r.name_block"
+    assert rules["same address"] == "l.address_block = r.address_block"
+    # every rule but the exact email and phone pairs on a capped key
+    assert [name for name, condition in rules.items() if "_block" not in condition] == [
+        "same email", "same phone"]

@@ -504,6 +504,11 @@ class IdentityConfig(_Strict):
     truth: str | None = Field(
         None, description="CSV mapping source records to real people (source, source_key, "
                           "person_id), to measure matching: precision, recall, F1")
+    max_block_records: int = Field(
+        50, ge=2, description="a blocking key (a name, address, birth date, postcode with "
+                              "initials ...) on more records than this pairs none of them "
+                              "(their other keys still do): keeps the candidate pairs "
+                              "linear in the records")
     seed: int = Field(42, description="seed of the model's random sampling")
 
     @field_validator("default_region")

@@ -103,42 +103,41 @@ class BlockingRule:
 
 #: Rules that make candidate pairs, in order (a pair counts for the first rule that finds it).
 #: A rule is used when every column it needs holds data; each keeps the pairs few because what
-#: it asks to agree on is specific to a person or a household.
+#: it asks to agree on is specific to a person or a household. Every rule but the exact email
+#: and phone pairs on a key of ``match_input`` that is NULL for a value on more than
+#: ``identity.max_block_records`` records (sql/match_input.sql).
 BLOCKING_RULES = (
     BlockingRule("same email", "l.email_std = r.email_std", ("email_std",),
                  "an email belongs to one person: linked by rule, scored for the record"),
     BlockingRule("same phone", "l.phone_e164 = r.phone_e164", ("phone_e164",),
                  "a phone belongs to one person or household: linked by rule, scored too"),
-    BlockingRule("same name", "l.name_sorted = r.name_sorted", ("name_sorted",),
+    BlockingRule("same name", "l.name_block = r.name_block", ("name_sorted",),
                  "the same words of a name in any order: often the only link between a web "
-                 "account and a loyalty card"),
-    BlockingRule("same birth date", "l.birth_date = r.birth_date", ("birth_date",),
+                 "account and a loyalty card (a name on more than identity.max_block_records "
+                 "records is left to the other rules)"),
+    BlockingRule("same birth date", "l.birth_date_block = r.birth_date_block", ("birth_date",),
                  "a name typed differently in both its words; a date holds few people"),
-    BlockingRule("same address", "l.address_std = r.address_std", ("address_std",),
+    BlockingRule("same address", "l.address_block = r.address_block", ("address_std",),
                  "a name typed differently or changed; an address holds a household"),
     BlockingRule("same last name, postcode and first initial",
-                 "l.last_name_std = r.last_name_std AND l.postcode_std = r.postcode_std AND "
-                 "left(l.first_name_std, 1) = left(r.first_name_std, 1)",
+                 "l.last_name_postcode_block = r.last_name_postcode_block",
                  ("last_name_std", "first_name_std", "postcode_std"),
                  "a first name typed differently (a typo seldom hits the first letter)"),
     BlockingRule("same first name, postcode and last initial",
-                 "l.first_name_std = r.first_name_std AND l.postcode_std = r.postcode_std AND "
-                 "left(l.last_name_std, 1) = left(r.last_name_std, 1)",
+                 "l.first_name_postcode_block = r.first_name_postcode_block",
                  ("last_name_std", "first_name_std", "postcode_std"),
                  "a last name typed differently"),
     BlockingRule("same postcode, house number and last initial",
-                 "l.postcode_std = r.postcode_std AND l.house_number = r.house_number AND "
-                 "left(l.last_name_std, 1) = left(r.last_name_std, 1)",
+                 "l.house_block = r.house_block",
                  ("postcode_std", "address_std", "last_name_std"),
                  "a first name and a street typed differently"),
     BlockingRule("same postcode, street and last initial",
-                 "l.postcode_std = r.postcode_std AND l.street = r.street AND "
-                 "left(l.last_name_std, 1) = left(r.last_name_std, 1)",
+                 "l.street_block = r.street_block",
                  ("postcode_std", "address_std", "last_name_std"),
                  "a name typed differently and a house number missing or mistyped"),
-    BlockingRule("same email user", "l.email_user = r.email_user", ("email_std",),
+    BlockingRule("same email user", "l.email_user_block = r.email_user_block", ("email_std",),
                  "one user name at two email providers"),
-    BlockingRule("same phone ending", "l.phone_tail = r.phone_tail", ("phone_e164",),
+    BlockingRule("same phone ending", "l.phone_tail_block = r.phone_tail_block", ("phone_e164",),
                  "one number read with two country or trunk prefixes"),
 )
 
@@ -511,7 +510,8 @@ def build_match_pairs(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
     """
     require_columns(con, "source_records", ("source_record_id", *_FIELDS))
     # a table, not a view: splink reads it from its scratch database (see _score)
-    build_table(con, "match_input", temporary=True)
+    build_table(con, "match_input", {"max_block": cfg.identity.max_block_records},
+                temporary=True)
     records, present = _present_fields(con)
     made = comparisons(present)
     rules = [r for r in BLOCKING_RULES if set(r.columns) <= present]
