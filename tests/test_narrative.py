@@ -99,3 +99,10 @@ def test_the_report_page_is_titled_and_styled(small_report):
     assert sections[:2] == ["Contents", "Executive-summary"]
     for anchor in re.findall(r'<a href="#([^"]+)"', html.split('id="Executive-summary"')[0]):
         assert anchor in sections, anchor
+
+
+def test_notebook_tables_escape_data_text_too():
+    from helpers.display import show
+
+    html = show(pd.DataFrame({"category": ["<img src=x onerror=alert(1)>"], "n": [1]})).to_html()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
