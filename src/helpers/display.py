@@ -24,14 +24,12 @@ from helpers.differentiate import (
     lorenz_curve,
     profit_basis,
     profit_values,
-    value_concentration,
     value_label,
     whale_curve,
 )
 from helpers.warehouse import require_frame_columns
 
-__all__ = ["set_theme", "show", "heading", "report_table", "plot_value_concentration",
-           "plot_rfm_heatmap",
+__all__ = ["set_theme", "show", "heading", "report_table", "plot_rfm_heatmap",
            "plot_cohort_retention", "plot_frequency_fit", "plot_p_alive",
            "plot_clv_distribution", "plot_tiers"]
 
@@ -126,36 +124,6 @@ def report_table(table: pd.DataFrame, currency: str = "", locale: str = "en",
     if caption:
         gt = gt.tab_source_note(caption)
     return gt.tab_options(table_font_size="13px", table_width="100%")
-
-
-def plot_value_concentration(customer_value: pd.DataFrame, profit: str = "profit_12m",
-                             revenue: str = "net_revenue_12m", ax: Axes | None = None) -> Axes:
-    """Cumulative share of profit and of revenue against share of customers ranked by profit.
-
-    The Pareto/Lorenz ("whale") curve, with the :func:`value_concentration` points marked
-    on the profit curve. Needs ``customer_id``, ``profit`` and ``revenue`` columns.
-    Returns the Axes.
-    """
-    points = value_concentration(customer_value, profit=profit, revenue=revenue)
-    ranked = customer_value.sort_values([profit, "customer_id"], ascending=[False, True])
-    ax = ax if ax is not None else plt.subplots(figsize=(7, 5))[1]
-    customers = np.r_[0, np.arange(1, len(ranked) + 1) / len(ranked)]
-    for column in (profit, revenue):
-        values = ranked[column].fillna(0).to_numpy(dtype=float)
-        ax.plot(customers, np.r_[0, values.cumsum() / values.sum()], label=column)
-    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="all customers equal")
-    ax.scatter(points["share_of_customers"], points["share_of_profit"], color="black", zorder=3)
-    for row in points.itertuples():
-        ax.annotate(f"top {row.share_of_customers:.0%}: {row.share_of_profit:.0%}",
-                    (row.share_of_customers, row.share_of_profit),
-                    textcoords="offset points", xytext=(6, -12), fontsize=8)
-    ax.axhline(1, color="grey", linewidth=0.5)
-    ax.set(xlabel="share of customers, most profitable first", ylabel="cumulative share",
-           title="Value concentration")
-    ax.xaxis.set_major_formatter("{x:.0%}")
-    ax.yaxis.set_major_formatter("{x:.0%}")
-    ax.legend(loc="lower right")
-    return ax
 
 
 def plot_rfm_heatmap(customer_value: pd.DataFrame, value: str = "profit",
