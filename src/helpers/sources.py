@@ -1,10 +1,14 @@
 """Loading the client's files: the data contract (see data/README.md).
 
-Each source file is read as the client wrote it (:func:`read_raw`). A CSV file is split into
-rows and fields here, vectorised over its bytes, so that every row keeps its line in the file
-and a row with too many or too few fields is caught instead of shifting its columns. Excel and
-Parquet cells keep their types: a date cell is a date and a number a number, whatever the
-text conventions of the source.
+Each source file is read as the client wrote it (:func:`read_raw`), straight into the
+warehouse: every row keeps its line in the file, and a row with too many or too few fields is
+caught instead of shifting its columns. A CSV file is first scanned a block of lines at a time
+(its encoding checked, its lines counted; a file in another encoding than UTF-8 is copied as
+UTF-8), then read by DuckDB's CSV reader, whose rejected lines come back with their line
+numbers. A file where a quoted field holds a line break is read by the kit's own splitter
+instead (:func:`_split`, vectorised over the file's bytes, in memory), as DuckDB numbers the
+lines of such a file by record. Excel and Parquet cells keep their types: a date cell is a date
+and a number a number, whatever the text conventions of the source.
 
 Typed parsing and row checks then run as SQL in the warehouse. Every row is
 
@@ -24,6 +28,9 @@ is one.
 from __future__ import annotations
 
 import codecs
+import re
+import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
@@ -49,7 +56,14 @@ from helpers.config import (
 from helpers.errors import DataContractError, DataQualityError
 from helpers.identify import rejection_reasons
 from helpers.tables import table
-from helpers.warehouse import require_columns, sql_identifier, sql_literal, write_table
+from helpers.warehouse import (
+    on_all_cores,
+    require_columns,
+    scalar,
+    sql_identifier,
+    sql_literal,
+    write_table,
+)
 
 __all__ = ["DataContractError", "RawFile", "run_day", "read_raw", "stage_source",
            "build_load_counts", "check_quality"]
@@ -108,25 +122,30 @@ class _FileProblem(ValueError):
 class RawFile:
     """One source file as read, before any parsing of its values.
 
+    The rows are in the warehouse as ``raw_data`` (a temporary table, or a view of Arrow
+    data; :func:`_drop_raw_data` removes it), one row per data row of the file (blank lines
+    and empty sheet rows are not rows): ``_row`` (the row's line in the file, header = 1; the
+    sheet row for Excel), ``_fields`` (how many fields the row has), ``_ragged`` (the row's
+    fields, when they are not as many as the columns or the row is malformed; else null),
+    ``_problem`` (why the reader could not read the row as a row of fields, e.g. text after a
+    closing quote; else null), then one text column per column of the file (the cell as the
+    file has it; null on ragged rows) and the typed companions listed in ``typed``.
+
     Attributes
     ----------
-    rows
-        One row per data row of the file (blank lines and empty sheet rows are not rows):
-        ``_row`` (the row's line in the file, header = 1; the sheet row for Excel), ``_fields``
-        (how many fields the row has), ``_ragged`` (the row's fields, when they are not as many
-        as the columns; else null), then one text column per column of the file (the cell as
-        the file has it; null on ragged rows) and the typed companions listed in ``typed``.
     columns
         The file's column names, in order.
     typed
-        For a column with typed cells (Excel, Parquet): its companion column in ``rows`` and
-        the companion's kind: ``timestamptz`` (a point in time), ``timestamp`` (a wall-clock
-        date and time), or ``number``. The companion is null where the cell is text.
+        For a column with typed cells (Excel, Parquet): its companion column in ``raw_data``
+        and the companion's kind: ``timestamptz`` (a point in time), ``timestamp`` (a
+        wall-clock date and time), or ``number``. The companion is null where the cell is text.
+    rows_in
+        How many rows ``raw_data`` has.
     """
 
-    rows: pa.Table
     columns: list[str]
     typed: dict[str, tuple[str, str]]
+    rows_in: int
 
 
 def run_day(cfg: RunConfig) -> date:
@@ -137,11 +156,15 @@ def run_day(cfg: RunConfig) -> date:
 # ---------------------------------------------------------------------------------- reading
 
 
-def read_raw(cfg: RunConfig, name: str, limit: int | None = None) -> RawFile:
-    """Read one source file as it is, with every row's number in the file.
+def read_raw(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str,
+             limit: int | None = None) -> RawFile:
+    """Read one source file as it is into ``raw_data``, with every row's number in the file.
 
     Parameters
     ----------
+    con
+        The run's warehouse; ``raw_data`` is left in it (see :class:`RawFile`) for the caller,
+        who removes it with :func:`_drop_raw_data`.
     cfg
         The run configuration; ``cfg.sources[name]`` says where the file is and how to read it.
     name
@@ -152,7 +175,7 @@ def read_raw(cfg: RunConfig, name: str, limit: int | None = None) -> RawFile:
     Returns
     -------
     RawFile
-        The rows (see :class:`RawFile`), nothing coerced.
+        The columns and typed companions of ``raw_data``, nothing coerced.
 
     Raises
     ------
@@ -170,21 +193,41 @@ def read_raw(cfg: RunConfig, name: str, limit: int | None = None) -> RawFile:
         raise DataContractError(f"{path}: cannot tell the file's format from its name {where}; "
                                 f"add format: csv, xlsx or parquet")
     try:
-        raw = readers[source.file_format](source, path, limit)
+        raw = readers[source.file_format](con, source, path, limit)
     except _FileProblem as exc:
+        _drop_raw_data(con)
         raise DataContractError(f"{path}: {exc} {where}{exc.hint}") from None
     except Exception as exc:  # the reader's own message is the useful part
+        _drop_raw_data(con)
         raise DataContractError(f"{path}: cannot read as {source.file_format}: {exc} "
                                 f"{where}") from exc
     missing = [(role, col) for role, col in source.roles.items() if col not in raw.columns]
+    problem = None
     if missing:
         named = ", ".join(f"'{col}' (role {role})" for role, col in missing)
-        raise DataContractError(f"{path}: mapped column {named} not found; the file has "
-                                f"columns {raw.columns}{_delimiter_hint(source, raw.columns)} "
-                                f"{where}")
-    if raw.rows.num_rows == 0:
-        raise DataContractError(f"{path}: no data rows {where}")
+        problem = (f"{path}: mapped column {named} not found; the file has columns "
+                   f"{raw.columns}{_delimiter_hint(source, raw.columns)} {where}")
+    elif raw.rows_in == 0:
+        problem = f"{path}: no data rows {where}"
+    if problem:
+        _drop_raw_data(con)
+        raise DataContractError(problem)
     return raw
+
+
+def _drop_raw_data(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove ``raw_data`` (a view of Arrow data or of the CSV reader's temporary tables) and
+    those tables, if any."""
+    con.unregister("raw_data")
+    con.execute("DROP VIEW IF EXISTS temp.raw_data")
+    for name in _CSV_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _arrow_raw_data(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> int:
+    """Make Arrow rows ``raw_data`` (a view: nothing is copied); return their count."""
+    con.register("raw_data", rows)
+    return rows.num_rows
 
 
 def _delimiter_hint(source: SourceConfig, columns: list[str]) -> str:
@@ -214,12 +257,24 @@ def _column_names(header: list[str], source: SourceConfig) -> list[str]:
     return names
 
 
-def _read_csv(source: SourceConfig, path: Path, limit: int | None) -> RawFile:
+def _read_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, path: Path,
+              limit: int | None) -> RawFile:
+    if limit is None and source.delimiter != "whitespace":
+        raw = _read_csv_in_duckdb(con, source, path)
+        if raw is not None:
+            return raw
+    rows, names = _split_csv(source, path, limit)
+    return RawFile(names, {}, _arrow_raw_data(con, rows))
+
+
+def _split_csv(source: SourceConfig, path: Path, limit: int | None) -> tuple[pa.Table, list[str]]:
+    """The rows of a CSV file (see :class:`RawFile`) and its column names, split by
+    :func:`_split` in memory; with ``limit``, of the file's first :data:`SAMPLE_BYTES` only."""
     with path.open("rb") as handle:
         data = handle.read(SAMPLE_BYTES if limit else -1)
         truncated = bool(limit) and handle.read(1) != b""
     text = _decode(data, source, truncated).encode("utf-8")
-    lines, counts, first, fields = _split(text, source.delimiter, truncated)
+    lines, counts, first, fields, malformed = _split(text, source.delimiter, truncated)
     if source.header:
         if not len(lines):
             raise _FileProblem("the file is empty: no header line")
@@ -228,18 +283,255 @@ def _read_csv(source: SourceConfig, path: Path, limit: int | None) -> RawFile:
     else:
         header = list(source.column_names)
     if truncated and len(lines) < limit:  # the sample's bytes hold too few rows: read all
-        return _read_csv(source, path, None)
+        return _split_csv(source, path, None)
     lines, counts, first = lines[:limit], counts[:limit], first[:limit]
     names = _column_names(header, source)
-    fits = counts == len(names)
+    # a field opened by a quote that holds text after its closing quote: which column
+    bad_field = np.flatnonzero(malformed)
+    record = np.searchsorted(first, bad_field, side="right") - 1
+    keep = (record >= 0) & (bad_field < (first + counts)[np.maximum(record, 0)])
+    record, bad_field = record[keep], bad_field[keep]
+    record, at = np.unique(record, return_index=True)
+    position = bad_field[at] - first[record]
+    problem = np.full(len(lines), None, dtype=object)
+    problem[record] = [_quote_problem(names, j) for j in position]
+    # empty fields after the last column are a trailing delimiter, not data (DuckDB's reader
+    # reads them so too): the row fits
+    filled = np.r_[0, np.cumsum(pc.binary_length(fields).to_numpy(zero_copy_only=False) > 0)]
+    extra_filled = filled[first + counts] - filled[first + np.minimum(counts, len(names))]
+    fits = (counts >= len(names)) & (extra_filled == 0) & pd.isna(problem)
     ends = np.r_[first, first[-1] + counts[-1]] if len(first) else np.zeros(1, np.int64)
     ragged = pa.LargeListArray.from_arrays(pa.array(ends, pa.int64()), fields,
                                            mask=pa.array(fits))
     columns = {col: fields.take(pa.array(first + j, mask=~fits))
                for j, col in enumerate(names)}
     rows = pa.table({"_row": pa.array(lines, pa.int64()), "_fields": pa.array(counts, pa.int64()),
-                     "_ragged": ragged, **columns})
-    return RawFile(rows, names, {})
+                     "_ragged": ragged, "_problem": pa.array(problem, pa.large_string()),
+                     **columns})
+    return rows, names
+
+
+def _quote_problem(names: list[str], position: int) -> str:
+    """Why a row whose field ``position`` (0-based) has text after its closing quote is not
+    read."""
+    column = f"column '{names[position]}'" if position < len(names) else f"field {position + 1}"
+    return f"text after the closing quote of a quoted field ({column})"
+
+
+#: The temporary tables of :func:`_read_csv_in_duckdb`.
+_CSV_TABLES = ("csv_rows", "csv_reader_errors", "csv_reader_scans", "csv_rejects",
+               "csv_rejected_rows", "csv_gaps")
+
+#: DuckDB's kinds of rejected CSV lines that mean the line has too many or too few fields,
+#: and the kind that means a quoted field is followed by more text.
+_FIELD_COUNT_ERRORS = ("TOO MANY COLUMNS", "MISSING COLUMNS")
+_QUOTE_ERROR = "UNQUOTED VALUE"
+
+#: Bytes of a CSV file scanned at a time (:func:`_scan_lines`); a block holds whole lines.
+SCAN_BYTES = 1 << 24
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """What :func:`_scan_lines` found in a CSV file.
+
+    Attributes
+    ----------
+    solid
+        How many lines hold more than blanks (spaces, tabs, CR).
+    blank
+        The line numbers (1-based) of the lines holding only blanks.
+    """
+
+    solid: int
+    blank: np.ndarray
+
+
+def _read_csv_in_duckdb(con: duckdb.DuckDBPyConnection, source: SourceConfig,
+                        path: Path) -> RawFile | None:
+    """Read a whole CSV file with DuckDB's reader, as the view ``raw_data``; None when the
+    file has a record over more than one line (a quoted line break), whose line numbers DuckDB
+    cannot give: :func:`_split_csv` reads such a file.
+
+    The column names come from a sample (:func:`_split_csv`); the file is scanned for its
+    encoding and blank lines (:func:`_scan_lines`), then read as text, every line DuckDB
+    rejects (too many or too few fields, text after a closing quote) kept with its line.
+    When every record is one line, the lines of the file are the header, the blank lines,
+    the rejected lines and the rows read, in order, so a row's line is its place among the
+    rows plus the blank and rejected lines before it.
+    """
+    sample, names = _split_csv(source, path, 1)
+    if sample.num_rows == 0:
+        return None  # no data row: the splitter says why
+    with tempfile.TemporaryDirectory(prefix="cvkit-csv-", dir=_scratch_folder(con)) as scratch:
+        utf8_path = Path(scratch) / "utf8.csv"
+        lines = _scan_lines(source, path, utf8_path)
+        if source.header and 1 in lines.blank[:1]:
+            return None  # DuckDB would take the blank first line for the header
+        text_path = utf8_path if utf8_path.exists() else path
+        typed = ", ".join(f"{sql_literal(f'c{j}')}: 'VARCHAR'" for j in range(len(names)))
+        with on_all_cores(con):  # text only, in the file's order: the same on every run
+            con.execute(f"CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT * FROM read_csv("
+                        f"{sql_literal(str(text_path))}, columns = {{{typed}}}, "
+                        f"header = {str(source.header).lower()}, "
+                        f"delim = {sql_literal(source.delimiter)}, quote = '\"', escape = '\"', "
+                        f"auto_detect = false, strict_mode = true, allow_quoted_nulls = false, "
+                        f"store_rejects = true, rejects_table = 'csv_reader_errors', "
+                        f"rejects_scan = 'csv_reader_scans')")
+    kinds = scalar(con, "SELECT coalesce(list(DISTINCT error_type), []) FROM csv_reader_errors")
+    if set(kinds) - {*_FIELD_COUNT_ERRORS, _QUOTE_ERROR}:
+        _drop_raw_data(con)
+        return None  # e.g. a line longer than DuckDB reads: the splitter
+    con.execute("CREATE OR REPLACE TEMP TABLE csv_rejects AS "
+                "SELECT line, bool_or(error_type = $quote) AS malformed, "
+                "min(column_idx) FILTER (error_type = $quote) AS column_idx, "
+                "any_value(trim(csv_line, chr(10) || chr(13))) AS csv_line "
+                "FROM csv_reader_errors GROUP BY line "
+                "HAVING trim(any_value(csv_line), ' ' || chr(9) || chr(10) || chr(13)) <> ''",
+                {"quote": _QUOTE_ERROR})
+    read = scalar(con, "SELECT count(*) FROM csv_rows")
+    rejected = scalar(con, "SELECT count(*) FROM csv_rejects")
+    if lines.solid != int(source.header) + read + rejected:
+        _drop_raw_data(con)
+        return None
+    try:
+        _split_rejected_lines(con, source, names)
+    except _FileProblem:  # an unclosed quote on the last line: the splitter says where
+        _drop_raw_data(con)
+        return None
+    first_line = 2 if source.header else 1
+    con.register("csv_blank_lines", pa.table({"line": pa.array(lines.blank, pa.int64())}))
+    # per gap (a blank or rejected line), how many rows were read before it: a row's line is
+    # first_line + its place + the gaps at or before it
+    con.execute("CREATE OR REPLACE TEMP TABLE csv_gaps AS SELECT accepted_before, "
+                "max(gaps) AS gaps FROM (SELECT line - $first - row_number() OVER (ORDER BY line)"
+                " + 1 AS accepted_before, row_number() OVER (ORDER BY line) AS gaps FROM ("
+                "SELECT line FROM csv_blank_lines WHERE line >= $first UNION ALL "
+                "SELECT line FROM csv_rejects)) GROUP BY accepted_before",
+                {"first": first_line})
+    con.unregister("csv_blank_lines")
+    text_columns = ", ".join(f"coalesce(c{j}, '') AS {sql_identifier(col)}"
+                             for j, col in enumerate(names))
+    gaps = ("coalesce(csv_gaps.gaps, 0)", "ASOF LEFT JOIN csv_gaps "
+            "ON csv_rows.rowid >= csv_gaps.accepted_before")
+    if not scalar(con, "SELECT count(*) FROM csv_gaps"):
+        gaps = ("0", "")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_data AS SELECT "
+                f"{first_line} + csv_rows.rowid + {gaps[0]} AS _row, "
+                f"CAST({len(names)} AS BIGINT) AS _fields, CAST(NULL AS VARCHAR[]) AS _ragged, "
+                f"CAST(NULL AS VARCHAR) AS _problem, {text_columns} FROM csv_rows {gaps[1]} "
+                f"UNION ALL BY NAME SELECT * FROM csv_rejected_rows")
+    return RawFile(names, {}, read + rejected)
+
+
+def _split_rejected_lines(con: duckdb.DuckDBPyConnection, source: SourceConfig,
+                          names: list[str]) -> None:
+    """Write ``csv_rejected_rows``: the lines DuckDB's reader rejected (``csv_rejects``) as
+    ragged or malformed rows, their fields split by :func:`_split`, a batch at a time."""
+    con.execute("CREATE OR REPLACE TEMP TABLE csv_rejected_rows (_row BIGINT, _fields BIGINT, "
+                "_ragged VARCHAR[], _problem VARCHAR)")
+    rejected = scalar(con, "SELECT count(*) FROM csv_rejects")
+    for start in range(0, rejected, SCAN_BATCH_LINES):
+        batch = con.sql("SELECT line, malformed, column_idx, csv_line FROM csv_rejects "
+                        "ORDER BY line LIMIT $n OFFSET $start",
+                        params={"n": SCAN_BATCH_LINES, "start": start}).to_arrow_table()
+        text = "\n".join(batch.column("csv_line").to_pylist()).encode("utf-8")
+        _, counts, first, fields, _ = _split(text, source.delimiter, False)
+        ends = np.r_[first, first[-1] + counts[-1]]
+        problem = [_quote_problem(names, int(j) - 1) if bad else None
+                   for bad, j in zip(batch.column("malformed").to_pylist(),
+                                     batch.column("column_idx").to_pylist(), strict=True)]
+        rows = pa.table({"_row": batch.column("line"), "_fields": pa.array(counts, pa.int64()),
+                         "_ragged": pa.LargeListArray.from_arrays(pa.array(ends, pa.int64()),
+                                                                  fields),
+                         "_problem": pa.array(problem, pa.large_string())})
+        con.register("csv_rejected_batch", rows)
+        con.execute("INSERT INTO csv_rejected_rows SELECT * FROM csv_rejected_batch")
+        con.unregister("csv_rejected_batch")
+
+
+#: Rejected lines split at a time by :func:`_add_rejected_lines`.
+SCAN_BATCH_LINES = 100_000
+
+
+def _scratch_folder(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The warehouse's folder, for files made while loading (None: the system's temp folder)."""
+    path = scalar(con, "SELECT path FROM duckdb_databases() "
+                       "WHERE database_name = current_database()")
+    return str(Path(path).parent) if path else None
+
+
+def _scan_lines(source: SourceConfig, path: Path, utf8_path: Path) -> _Lines:
+    """Check a CSV file's encoding and find its blank lines, a block at a time.
+
+    A file in another encoding than UTF-8 is written to ``utf8_path`` as UTF-8, for DuckDB.
+
+    Raises
+    ------
+    _FileProblem
+        A byte that is not the source's encoding: its place (byte, line, column).
+    """
+    try:
+        codec = codecs.lookup(source.encoding)
+    except LookupError:
+        raise _FileProblem(f"unknown encoding '{source.encoding}'") from None
+    utf8 = codec.name in ("utf-8", "utf-8-sig")
+    # in UTF-8 and the one-byte encodings a line break is the byte 0x0A, never part of a
+    # character: blocks of whole lines decode on their own and errors get a line and column
+    line_bytes = "\n".encode(codec.name) == b"\n"
+    decoder = codec.incrementaldecoder()
+    lines, solid, offset, rest, header = 0, 0, 0, b"", b""
+    blank: list[np.ndarray] = []
+    with path.open("rb") as handle, \
+            (nullcontext() if utf8 else utf8_path.open("wb")) as copy:
+        while True:
+            data = handle.read(SCAN_BYTES)
+            final = not data
+            if line_bytes:
+                block = rest + data
+            else:  # UTF-16 and the like: decoded as a stream, lines found in the UTF-8 copy
+                try:
+                    block = rest + decoder.decode(data, final).encode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise _FileProblem(f"not valid {source.encoding}: byte {offset + exc.start}",
+                                       _encoding_hint(data, source.encoding)) from None
+            cut = len(block) if final else block.rfind(b"\n") + 1
+            whole, rest = block[:cut], block[cut:]
+            header = header or whole[:max(whole.find(b"\n"), 0)]
+            if line_bytes:
+                try:
+                    text = whole.decode(codec.name)
+                except UnicodeDecodeError as exc:
+                    raise _encoding_problem(whole, exc, source, offset, lines + 1,
+                                            header) from None
+                if not utf8:
+                    copy.write(text.encode("utf-8"))
+                offset += len(whole)
+            else:
+                copy.write(whole)
+                offset += len(data)
+            found = _blank_lines(whole)
+            blank.append(found + lines)
+            count = whole.count(b"\n") + (bool(whole) and not whole.endswith(b"\n"))
+            solid += count - len(found)
+            lines += count
+            if final:
+                break
+    return _Lines(solid, np.concatenate(blank))
+
+
+def _blank_lines(block: bytes) -> np.ndarray:
+    """1-based numbers of the lines of ``block`` (whole lines) holding only blanks."""
+    starts = [m.start() for m in _BLANK_LINE.finditer(b"\n" + block) if m.start() < len(block)]
+    if not starts:
+        return np.zeros(0, np.int64)
+    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == _NEWLINE) \
+        if len(starts) > 1 else np.array([block.find(b"\n")])
+    return np.searchsorted(newlines, np.array(starts), side="left").astype(np.int64) + 1
+
+
+#: A line holding only blanks, found after the line break before it.
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*(?=\n|\Z)")
 
 
 def _decode(data: bytes, source: SourceConfig, truncated: bool) -> str:
@@ -251,22 +543,30 @@ def _decode(data: bytes, source: SourceConfig, truncated: bool) -> str:
     try:
         text = decoder.decode(data, final=not truncated)
     except UnicodeDecodeError as exc:
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        before = data[line_start:exc.start].decode(source.encoding, errors="replace")
-        header = data[:max(data.find(b"\n"), 0)].decode(source.encoding, errors="replace")
-        split = (str.split if source.delimiter == "whitespace"
-                 else lambda s: s.split(source.delimiter))
-        position = len(split(before + "x"))  # the field the bad byte is in, 1-based
-        names = [h.strip(' \r"') for h in split(header)]
-        line = data.count(b"\n", 0, exc.start) + 1
-        if line == 1 and source.header:
-            column = "the header"
-        else:
-            column = (f"column '{names[position - 1]}'" if position <= len(names)
-                      else f"field {position}")
-        raise _FileProblem(f"not valid {source.encoding}: byte {exc.start}, line {line}, "
-                           f"{column}", _encoding_hint(data, source.encoding)) from None
+        header = data[:max(data.find(b"\n"), 0)]
+        raise _encoding_problem(data, exc, source, 0, 1, header) from None
     return text.removeprefix("\ufeff")
+
+
+def _encoding_problem(block: bytes, exc: UnicodeDecodeError, source: SourceConfig,
+                      offset: int, first_line: int, header: bytes) -> _FileProblem:
+    """The problem of a byte that is not the source's encoding, in ``block`` (whole lines,
+    from byte ``offset`` and line ``first_line`` of the file; ``header`` is the file's first
+    line): its byte, line and column."""
+    line_start = block.rfind(b"\n", 0, exc.start) + 1
+    before = block[line_start:exc.start].decode(source.encoding, errors="replace")
+    split = (str.split if source.delimiter == "whitespace"
+             else lambda s: s.split(source.delimiter))
+    position = len(split(before + "x"))  # the field the bad byte is in, 1-based
+    names = [h.strip(' \r"') for h in split(header.decode(source.encoding, errors="replace"))]
+    line = first_line + block.count(b"\n", 0, exc.start)
+    if line == 1 and source.header:
+        column = "the header"
+    else:
+        column = (f"column '{names[position - 1]}'" if position <= len(names)
+                  else f"field {position}")
+    return _FileProblem(f"not valid {source.encoding}: byte {offset + exc.start}, line {line}, "
+                        f"{column}", _encoding_hint(block, source.encoding))
 
 
 def _encoding_hint(data: bytes, declared: str) -> str:
@@ -292,9 +592,10 @@ def _split(data: bytes, delimiter: str, truncated: bool) -> tuple:
 
     Returns
     -------
-    (lines, counts, first, fields)
+    (lines, counts, first, fields, malformed)
         Per record: the line it starts on (1-based), its number of fields, the index of its
-        first field in ``fields``; and ``fields``, every field's text, unquoted.
+        first field in ``fields``; ``fields``, every field's text, unquoted; and per field,
+        whether it opens with a quote but holds text after the closing one (``"ab"cd``).
     """
     padded = np.frombuffer(data + b"\n", dtype=np.uint8)  # so that buf[-1] is never a CR
     buf = padded[:-1]
@@ -335,13 +636,16 @@ def _split(data: bytes, delimiter: str, truncated: bool) -> tuple:
     offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
     fields = pa.LargeStringArray.from_buffers(len(lengths), pa.py_buffer(offsets),
                                               pa.py_buffer(values))
+    malformed = np.zeros(len(lengths), dtype=bool)
     if not whitespace:
         enclosed = pc.and_(pc.and_(pc.starts_with(fields, '"'), pc.ends_with(fields, '"')),
                            pc.greater_equal(pc.binary_length(fields), 2))
+        malformed = pc.and_(pc.starts_with(fields, '"'), pc.invert(enclosed)).to_numpy(
+            zero_copy_only=False)
         inner = pc.replace_substring(pc.utf8_slice_codeunits(fields, 1, -1), '""', '"')
         fields = pc.if_else(enclosed, inner, fields)
     lines = np.searchsorted(newlines, starts) + 1
-    return lines, counts, first, fields
+    return lines, counts, first, fields, malformed
 
 
 def _in_records(positions: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -382,7 +686,8 @@ def _quoted_state(buf: np.ndarray, delimiter: int):
     return inside
 
 
-def _read_xlsx(source: SourceConfig, path: Path, limit: int | None) -> RawFile:
+def _read_xlsx(con: duckdb.DuckDBPyConnection, source: SourceConfig, path: Path,
+               limit: int | None) -> RawFile:
     book = openpyxl.load_workbook(path, read_only=True)
     sheets = book.sheetnames
     book.close()
@@ -421,10 +726,12 @@ def _read_xlsx(source: SourceConfig, path: Path, limit: int | None) -> RawFile:
                 typed[col] = (f"{TYPED_PREFIX}{j}", "number")
                 columns[typed[col][0]] = pa.array(
                     pd.to_numeric(values.where(is_number)).astype(float))
-    return RawFile(_typed_rows(cells.index.to_numpy() + 1, len(names), columns), names, typed)
+    rows = _typed_rows(cells.index.to_numpy() + 1, len(names), columns)
+    return RawFile(names, typed, _arrow_raw_data(con, rows))
 
 
-def _read_parquet(source: SourceConfig, path: Path, limit: int | None) -> RawFile:
+def _read_parquet(con: duckdb.DuckDBPyConnection, source: SourceConfig, path: Path,
+                  limit: int | None) -> RawFile:
     parquet = pq.ParquetFile(path)
     if limit is None:
         data = parquet.read()
@@ -452,8 +759,8 @@ def _read_parquet(source: SourceConfig, path: Path, limit: int | None) -> RawFil
             typed[col] = (f"{TYPED_PREFIX}{j}", "number")
             columns[typed[col][0]] = pc.cast(values, pa.float64())
     first_row = FIRST_ROW_WITH_HEADER if source.header else 1
-    return RawFile(_typed_rows(np.arange(data.num_rows) + first_row, len(names), columns),
-                   names, typed)
+    rows = _typed_rows(np.arange(data.num_rows) + first_row, len(names), columns)
+    return RawFile(names, typed, _arrow_raw_data(con, rows))
 
 
 def _roles_by_column(source: SourceConfig) -> dict[str, str]:
@@ -466,7 +773,8 @@ def _typed_rows(row_numbers: np.ndarray, n_columns: int, columns: dict) -> pa.Ta
     n = len(row_numbers)
     return pa.table({"_row": pa.array(row_numbers, pa.int64()),
                      "_fields": pa.array(np.full(n, n_columns), pa.int64()),
-                     "_ragged": pa.nulls(n, pa.large_list(pa.large_string())), **columns})
+                     "_ragged": pa.nulls(n, pa.large_list(pa.large_string())),
+                     "_problem": pa.nulls(n, pa.large_string()), **columns})
 
 
 # ---------------------------------------------------------------------------------- checking
@@ -526,8 +834,8 @@ def _checks(source: SourceConfig, n_columns: int, today: date) -> list[tuple[str
         return source.roles[role]
 
     counted = "the header has" if source.header else "column_names has"
-    checks = [("_ragged IS NOT NULL",
-               f"'row has ' || _fields || ' fields, {counted} {n_columns}'")]
+    checks = [("_problem IS NOT NULL", "_problem"),
+              ("_ragged IS NOT NULL", f"'row has ' || _fields || ' fields, {counted} {n_columns}'")]
     reasons = []
     key = {"products": "product_id", "marketing": "channel"}.get(source.kind, "customer_key")
     for role in (key, "campaign_id"):
@@ -591,7 +899,7 @@ def _typed_select(raw: RawFile, source: SourceConfig) -> str:
     """SELECT that types every mapped role, keeps the raw values as JSON and flags exact
     duplicates; non-finite numbers (NaN, inf, overflow) become NULL, and an exposure group
     becomes 'treated' or 'control' (NULL when it is neither)."""
-    parsed = ["_row", "_fields", "_ragged"]
+    parsed = ["_row", "_fields", "_ragged", "_problem"]
     finite = []
     for role in source.roles:
         if role in DATE_ROLES:
@@ -615,9 +923,6 @@ def _typed_select(raw: RawFile, source: SourceConfig) -> str:
     if source.kind == "products":
         parsed.append(f"row_number() OVER (PARTITION BY {_text(source, 'product_id')} "
                       f"ORDER BY _row) AS copy_of_key")
-    raw_json = ", ".join(f"{sql_literal(c)}, {sql_identifier(c)}" for c in raw.columns)
-    parsed.append(f"CAST(CASE WHEN _ragged IS NULL THEN json_object({raw_json}) "
-                  f"ELSE to_json(_ragged) END AS VARCHAR) AS raw")
     return f"SELECT {', '.join(['*', *finite])} FROM (SELECT {', '.join(parsed)} FROM raw_data)"
 
 
@@ -642,9 +947,19 @@ def stage_source(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str,
     dict
         ``rows_in``, ``accepted``, ``excluded``, ``rejected`` for this source.
     """
-    source = cfg.sources[name]
-    raw = read_raw(cfg, name, limit)
     today = run_day(cfg)
+    raw = read_raw(con, cfg, name, limit)
+    try:
+        counts = _check_rows(con, cfg, name, raw, today)
+    finally:
+        _drop_raw_data(con)
+    return {"rows_in": raw.rows_in, **counts}
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str, raw: RawFile,
+                today: date) -> dict[str, int]:
+    """Check and type the rows of ``raw_data``: see :func:`stage_source`."""
+    source = cfg.sources[name]
     checks = _checks(source, len(raw.columns), today)
     reason = "CASE " + " ".join(f"WHEN {cond} THEN {text}" for cond, text in checks) + " END"
     dated = [role for role in EVENT_DATE_ROLES if role in source.columns]
@@ -653,25 +968,27 @@ def stage_source(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str,
            f"coalesce(reason IS NULL AND ({after}), false) AS excluded FROM ("
            f"SELECT *, {reason} AS reason FROM ({_typed_select(raw, source)}))")
     values = {"as_of": cfg.as_of, "today": today, "timezone": cfg.timezone}
-    con.register("raw_data", raw.rows)
-    try:
+    # row by row, no sum: on every core, the result is the same on every run
+    with on_all_cores(con):
         con.execute(sql, {key: value for key, value in values.items() if f"${key}" in sql})
-    finally:
-        con.unregister("raw_data")
-    con.execute(f"CREATE TABLE IF NOT EXISTS rejected_rows ({REJECTED_ROWS_COLUMNS})")
-    con.execute("DELETE FROM rejected_rows WHERE source = ?", [name])
-    con.execute("INSERT INTO rejected_rows SELECT ?, ?, _row, reason, raw FROM checked "
-                "WHERE reason IS NOT NULL ORDER BY _row", [name, str(cfg.source_path(name))])
-    roles = ", ".join(["_row"] + list(source.roles))
-    accepted = write_table(con, f"stage_{name}", f"SELECT {roles} FROM checked "
-                                                 f"WHERE reason IS NULL AND NOT excluded "
-                                                 f"ORDER BY _row")
+        con.execute(f"CREATE TABLE IF NOT EXISTS rejected_rows ({REJECTED_ROWS_COLUMNS})")
+        con.execute("DELETE FROM rejected_rows WHERE source = ?", [name])
+        # the raw values as the file has them, for the rejected rows only
+        raw_json = ", ".join(f"{sql_literal(c)}, raw_data.{sql_identifier(c)}" for c in raw.columns)
+        con.execute(f"INSERT INTO rejected_rows SELECT ?, ?, _row, checked.reason, "
+                    f"CAST(CASE WHEN raw_data._ragged IS NULL THEN json_object({raw_json}) "
+                    f"ELSE to_json(raw_data._ragged) END AS VARCHAR) "
+                    f"FROM checked JOIN raw_data USING (_row) WHERE checked.reason IS NOT NULL "
+                    f"ORDER BY _row", [name, str(cfg.source_path(name))])
+        roles = ", ".join(["_row"] + list(source.roles))
+        accepted = write_table(con, f"stage_{name}", f"SELECT {roles} FROM checked "
+                                                     f"WHERE reason IS NULL AND NOT excluded "
+                                                     f"ORDER BY _row")
     excluded, rejected = con.execute("SELECT count(*) FILTER (excluded), "
                                      "count(*) FILTER (reason IS NOT NULL) "
                                      "FROM checked").fetchall()[0]
     con.execute("DROP TABLE checked")
-    return {"rows_in": raw.rows.num_rows, "accepted": accepted, "excluded": excluded,
-            "rejected": rejected}
+    return {"accepted": accepted, "excluded": excluded, "rejected": rejected}
 
 
 def build_load_counts(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> int:
