@@ -44,10 +44,12 @@ def test_the_corpus_has_the_damage_the_issue_lists():
 
 
 #: Each case as read: by DuckDB's CSV reader; the CSV files also by it with blocks of 7 bytes
-#: (a line over many blocks) and by the kit's splitter. All must give the same result.
+#: (a line over many blocks) and by the kit's splitter; the Parquet files a row at a time. All
+#: must give the same result.
 READINGS = [(name, "duckdb") for name in CASES] + [
     (name, reader) for name, case in CASES.items() if case["file"].endswith((".csv", ".txt"))
-    for reader in ("small blocks", "splitter")]
+    for reader in ("small blocks", "splitter")] + [
+    (name, "small blocks") for name, case in CASES.items() if case["file"].endswith(".parquet")]
 
 
 @pytest.mark.parametrize(("name", "reader"), READINGS)
@@ -58,6 +60,7 @@ def test_corpus_case(name, reader, write_config, con, monkeypatch):
     elif reader == "small blocks":
         monkeypatch.setattr(sources, "SCAN_BYTES", 7)
         monkeypatch.setattr(sources, "SCAN_BATCH_LINES", 1)
+        monkeypatch.setattr(sources, "PARQUET_BATCH_ROWS", 1)
     cfg = corpus_config(write_config, case)
     if "error" in case:
         with pytest.raises(DataContractError) as error:

@@ -33,7 +33,6 @@ import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -216,11 +215,11 @@ def read_raw(con: duckdb.DuckDBPyConnection, cfg: RunConfig, name: str,
 
 
 def _drop_raw_data(con: duckdb.DuckDBPyConnection) -> None:
-    """Remove ``raw_data`` (a view of Arrow data or of the CSV reader's temporary tables) and
+    """Remove ``raw_data`` (a view of Arrow data or of the readers' temporary tables) and
     those tables, if any."""
     con.unregister("raw_data")
     con.execute("DROP VIEW IF EXISTS temp.raw_data")
-    for name in _CSV_TABLES:
+    for name in _READER_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
@@ -318,9 +317,9 @@ def _quote_problem(names: list[str], position: int) -> str:
     return f"text after the closing quote of a quoted field ({column})"
 
 
-#: The temporary tables of :func:`_read_csv_in_duckdb`.
-_CSV_TABLES = ("csv_rows", "csv_reader_errors", "csv_reader_scans", "csv_rejects",
-               "csv_rejected_rows", "csv_gaps")
+#: The temporary tables of :func:`_read_csv_in_duckdb` and :func:`_read_parquet`.
+_READER_TABLES = ("parquet_rows", "csv_rows", "csv_reader_errors", "csv_reader_scans",
+                  "csv_rejects", "csv_rejected_rows", "csv_gaps")
 
 #: DuckDB's kinds of rejected CSV lines that mean the line has too many or too few fields,
 #: and the kind that means a quoted field is followed by more text.
@@ -732,13 +731,43 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, source: SourceConfig, path: Path,
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, source: SourceConfig, path: Path,
                   limit: int | None) -> RawFile:
+    """Read a Parquet file a batch of :data:`PARQUET_BATCH_ROWS` rows at a time into the
+    temporary table ``parquet_rows`` (viewed as ``raw_data``): memory holds one batch."""
     parquet = pq.ParquetFile(path)
-    if limit is None:
-        data = parquet.read()
-    else:  # the first rows only, without reading the whole file
-        data = pa.Table.from_batches(list(islice(parquet.iter_batches(batch_size=limit), 1)),
-                                     schema=parquet.schema_arrow)
-    names = _column_names(data.column_names, source)
+    names = _column_names(parquet.schema_arrow.names, source)
+    first_row = FIRST_ROW_WITH_HEADER if source.header else 1
+    typed: dict[str, tuple[str, str]] = {}
+    rows_in = 0
+    for batch in parquet.iter_batches(batch_size=min(limit or PARQUET_BATCH_ROWS,
+                                                     PARQUET_BATCH_ROWS)):
+        batch = batch.slice(0, limit - rows_in) if limit else batch
+        columns, typed = _parquet_columns(pa.Table.from_batches([batch]), names, source)
+        rows = _typed_rows(np.arange(batch.num_rows) + first_row + rows_in, len(names), columns)
+        con.register("parquet_batch", rows)
+        if rows_in:
+            con.execute("INSERT INTO parquet_rows SELECT * FROM parquet_batch")
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE parquet_rows AS SELECT * FROM parquet_batch")
+        con.unregister("parquet_batch")
+        rows_in += batch.num_rows
+        if limit and rows_in >= limit:
+            break
+    if not rows_in:
+        columns, typed = _parquet_columns(parquet.schema_arrow.empty_table(), names, source)
+        return RawFile(names, typed, _arrow_raw_data(con, _typed_rows(np.zeros(0), len(names),
+                                                                      columns)))
+    con.execute("CREATE OR REPLACE TEMP VIEW raw_data AS SELECT * FROM parquet_rows")
+    return RawFile(names, typed, rows_in)
+
+
+#: Rows of a Parquet file read at a time.
+PARQUET_BATCH_ROWS = 1_000_000
+
+
+def _parquet_columns(data: pa.Table, names: list[str], source: SourceConfig
+                     ) -> tuple[dict[str, pa.Array], dict[str, tuple[str, str]]]:
+    """The text of every column of ``data`` (Parquet rows), and the typed companions of the
+    date and number roles' columns (see :class:`RawFile`)."""
     roles = _roles_by_column(source)
     columns: dict[str, pa.Array] = {}
     typed: dict[str, tuple[str, str]] = {}
@@ -758,9 +787,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, source: SourceConfig, path: Pa
                                              or pa.types.is_decimal(kind)):
             typed[col] = (f"{TYPED_PREFIX}{j}", "number")
             columns[typed[col][0]] = pc.cast(values, pa.float64())
-    first_row = FIRST_ROW_WITH_HEADER if source.header else 1
-    rows = _typed_rows(np.arange(data.num_rows) + first_row, len(names), columns)
-    return RawFile(names, typed, _arrow_raw_data(con, rows))
+    return columns, typed
 
 
 def _roles_by_column(source: SourceConfig) -> dict[str, str]:
