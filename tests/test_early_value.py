@@ -24,6 +24,7 @@ from helpers.segment.early_value import (
     early_value_errors,
     holdout_split_date,
     profile_vs_truth,
+    training_sample,
     truth_agreement,
 )
 from helpers.warehouse import read_table, write_table
@@ -352,3 +353,30 @@ def test_a_truth_file_without_acquisition_is_refused(tmp_path):
     path.write_text(json.dumps({"bgnbd": {}}), encoding="utf-8")
     with pytest.raises(ValueError, match="no 'acquisition' object"):
         profile_vs_truth(PROFILE.assign(customer_type="private"), path)
+
+
+def test_a_large_base_trains_on_a_seeded_sample(client):
+    con, result = client
+    assert result.sampled_customers == result.train_customers  # the demo-sized base: all
+    sampled = build_early_value(con, AS_OF, seed=1, sample_size=150)
+    assert sampled.train_customers == result.train_customers > 150
+    assert sampled.sampled_customers == 150
+    assert "(a seeded sample of 150)" in sampled.summary
+    # the holdout is scored whole, whatever the sample, and the sample is the same each run
+    assert not sampled.errors["rmse"].equals(result.errors["rmse"])
+    again = build_early_value(con, AS_OF, seed=1, sample_size=150)
+    pd.testing.assert_frame_equal(again.errors, sampled.errors)
+    # a sample still learns the channels: it beats the overall mean
+    errors = sampled.errors.set_index(["features", "predictor"])
+    chosen = errors[errors["chosen"]]
+    assert (chosen["rmse"].to_numpy() < errors.xs("overall mean", level="predictor")["rmse"]
+            .reindex(chosen.index.get_level_values("features")).to_numpy()).all()
+    build_early_value(con, AS_OF, seed=1)  # the module's other tests read the full fit
+
+
+def test_training_sample_keeps_order_and_all_when_small():
+    frame = pd.DataFrame({"x": range(10)})
+    assert training_sample(frame, 20, seed=0) is frame
+    sample = training_sample(frame, 4, seed=0)
+    assert len(sample) == 4 and sample.index.is_monotonic_increasing
+    pd.testing.assert_frame_equal(sample, training_sample(frame, 4, seed=0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -434,3 +435,26 @@ def test_cluster_tiers_count_customers_per_cluster_and_tier(make_config):
     # c01-c05 are cluster 1 (3 Most valuable, 2 Most growable), c06-c10 cluster 2
     assert table.iloc[0][list(TIERS)].tolist() == [3, 2, 0, 0]
     assert table.iloc[1][list(TIERS)].tolist() == [0, 0, 3, 2]
+
+
+def test_the_value_potential_map_draws_a_proportional_sample_of_a_large_base(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from helpers import display
+
+    monkeypatch.setattr(display, "MAX_SCATTER_POINTS", 1_000)
+    rng = np.random.default_rng(0)
+    segments = pd.DataFrame({
+        "current_value": rng.normal(100, 50, 4_000), "future_value": rng.normal(80, 60, 4_000),
+        "tier": ["Most valuable"] * 800 + ["Maintain"] * 3_000 + ["Below zero"] * 200})
+    segments.loc[0, "current_value"] = 1e6  # a whale the sample may miss: the axes still reach it
+    ax = display.plot_value_potential(segments)
+    drawn = sum(len(c.get_offsets()) for c in ax.collections)
+    assert drawn == 1_000
+    assert "a sample of 1,000 of 4,000 customers" in ax.get_title()
+    assert ax.get_xlim()[1] >= 1e6
+    plt.close(ax.figure)
+    ax = display.plot_value_potential(segments.head(900))  # under the cap: every customer
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 900
+    assert "sample" not in ax.get_title()
+    plt.close(ax.figure)

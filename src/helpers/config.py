@@ -432,6 +432,9 @@ class SegmentConfig(_Strict):
     early_value_holdout_share: float = Field(
         0.25, gt=0, lt=1, description="latest share of the customers with a full first year "
                                       "that validates the early-value model")
+    early_value_sample_size: int = Field(
+        50_000, ge=100, description="the early-value models train on a seeded sample of this "
+                                    "many customers when there are more")
     driver_concern_at: float = Field(
         2, description="a survey driver rated at or below this (on the survey's scale) is a "
                        "concern")
@@ -564,6 +567,11 @@ class RunConfig(_Strict):
     time_unit: Literal["day", "week"] = "week"
     timezone: str = Field("UTC", description="IANA zone the dates are in: time-zoned timestamps "
                                              "are converted to it before the date is taken")
+    memory_limit: str = Field(
+        "3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="most memory the warehouse (DuckDB) holds; beyond it, it works on disk "
+                    "beside warehouse.duckdb. The notebooks' tables of one row per customer "
+                    "come on top (about 1 GB per million customers)")
     sources: dict[str, SourceConfig]
     costs: CostConfig = CostConfig()
     clv: CLVConfig = CLVConfig()

@@ -846,6 +846,10 @@ __all__ += ["plot_value_potential"]
 TIER_COLOURS = dict(zip(TIERS, ("#1b7837", "#2166ac", "#999999", "#b2182b"), strict=True))
 
 
+#: Most dots a per-customer scatter plot draws; past it, a seeded sample in proportion.
+MAX_SCATTER_POINTS = 20_000
+
+
 def plot_value_potential(segments: pd.DataFrame, currency: str = "",
                          ax: Axes | None = None) -> Axes:
     """The value–potential map: current profit against predicted CLV, one dot per customer.
@@ -861,12 +865,18 @@ def plot_value_potential(segments: pd.DataFrame, currency: str = "",
     -----
     Both axes are symmetric-log (linear within ±10, logarithmic beyond): money per customer
     is skewed, with a long tail of large customers and losses below zero that a linear axis
-    would squash into one corner. The diagonal is future = current.
+    would squash into one corner. The diagonal is future = current. Past
+    :data:`MAX_SCATTER_POINTS` customers, a seeded sample of each tier in proportion is drawn
+    (the title says so); the axes still span every customer.
     """
     require_frame_columns(segments, "segments", ("current_value", "future_value", "tier"))
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6))
-    sns.scatterplot(data=segments, x="current_value", y="future_value", hue="tier",
+    shown = segments
+    if len(segments) > MAX_SCATTER_POINTS:  # a million dots draw slowly and show no more
+        shown = segments.groupby("tier", observed=True).sample(
+            frac=MAX_SCATTER_POINTS / len(segments), random_state=0)
+    sns.scatterplot(data=shown, x="current_value", y="future_value", hue="tier",
                     hue_order=list(TIERS), palette=TIER_COLOURS, s=10, alpha=0.5,
                     linewidth=0, ax=ax)
     ax.set_xscale("symlog", linthresh=10)
@@ -877,8 +887,10 @@ def plot_value_potential(segments: pd.DataFrame, currency: str = "",
     ax.axhline(0, color="black", linewidth=0.5)
     ax.axvline(0, color="black", linewidth=0.5)
     unit = f" ({currency})" if currency else ""
-    ax.set(title="Value today against value tomorrow", xlabel=f"profit, current window{unit}",
-           ylabel=f"predicted CLV, net{unit}")
+    sampled = (f" (a sample of {len(shown):,} of {len(segments):,} customers)"
+               if len(shown) < len(segments) else "")
+    ax.set(title=f"Value today against value tomorrow{sampled}",
+           xlabel=f"profit, current window{unit}", ylabel=f"predicted CLV, net{unit}")
     ax.legend(title="tier", loc="upper left", fontsize=8, markerscale=2)
     return ax
 

@@ -43,7 +43,8 @@ class MissingColumnError(LookupError):
     """A table or frame lacks a column a helper needs."""
 
 
-def connect(run_dir: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(run_dir: str | Path, read_only: bool = False,
+            memory_limit: str = "") -> duckdb.DuckDBPyConnection:
     """Open (or create) the run's warehouse ``<run_dir>/warehouse.duckdb``.
 
     The connection runs on one thread, so that a run is reproducible to the byte: DuckDB's
@@ -57,6 +58,9 @@ def connect(run_dir: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
         The run folder; created if it does not exist (unless ``read_only``).
     read_only
         Open without write access, e.g. from the report notebook.
+    memory_limit
+        Most memory DuckDB holds (e.g. ``3GB``, the config's ``memory_limit``); beyond it,
+        it spills to ``warehouse.duckdb.tmp/``. Empty keeps DuckDB's default (80% of RAM).
     """
     run_dir = Path(run_dir)
     if read_only and not (run_dir / WAREHOUSE_FILE).exists():
@@ -65,6 +69,8 @@ def connect(run_dir: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
     run_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(run_dir / WAREHOUSE_FILE), read_only=read_only)
     con.execute("SET threads = 1")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
     return con
 
 
@@ -116,7 +122,8 @@ def open_run(config_path: str = "", run_dir: str = "", as_of: str = "",
             f"{folder.resolve()} is a published run (it has {MANIFEST_FILE}), and notebooks "
             f"never change one: leave run_dir empty (the default, reports/{cfg.client}/"
             f"interactive/) or name a new folder")
-    return cfg, folder.resolve(), connect(folder, read_only=read_only)
+    return cfg, folder.resolve(), connect(folder, read_only=read_only,
+                                          memory_limit=cfg.memory_limit)
 
 
 def sql_literal(text: str) -> str:
