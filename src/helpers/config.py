@@ -554,6 +554,16 @@ class PrivacyConfig(_Strict):
         "keep", description="exports/: the CRM load file the client asked for")
 
 
+class SparkConfig(_Strict):
+    """Where the transaction-level SQL runs when ``engine: spark`` (helpers.spark)."""
+
+    master: str = Field("local[2]", description="Spark master URL: local[N] on this machine, "
+                                                "or a cluster's, e.g. spark://host:7077 or yarn")
+    conf: dict[str, str] = Field(
+        default_factory=dict, description="Spark settings passed through as they are, e.g. "
+                                          "spark.executor.memory: 8g")
+
+
 class RunConfig(_Strict):
     """A whole run: who the client is, what date the analysis stands on, and the inputs."""
 
@@ -582,6 +592,10 @@ class RunConfig(_Strict):
     identity: IdentityConfig = IdentityConfig()
     quality: QualityConfig = QualityConfig()
     pii: PrivacyConfig = PrivacyConfig()
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="where the transaction-level SQL of src/helpers/sql/ runs: in "
+                              "the run's DuckDB warehouse, or on Spark (the `spark:` section)")
+    spark: SparkConfig = SparkConfig()
     config_file: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("pii", mode="before")

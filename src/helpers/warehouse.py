@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,11 @@ __all__ = ["WAREHOUSE_FILE", "MANIFEST_FILE", "MissingTableError", "MissingColum
            "require_frame_columns", "write_table", "read_table", "row_counts"]
 
 WAREHOUSE_FILE = "warehouse.duckdb"
+#: Folder of a run where tables travel to and from Spark, as Parquet (``engine: spark``).
+SPARK_FOLDER = "spark"
+#: Warehouses whose static queries run on Spark (``engine: spark``): connection -> (Spark
+#: session, exchange folder). Weak: a closed and forgotten connection leaves nothing behind.
+_ON_SPARK: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: Written by ``cvkit run`` when it publishes a run folder, and only then.
 MANIFEST_FILE = "manifest.json"
 
@@ -122,8 +128,11 @@ def open_run(config_path: str = "", run_dir: str = "", as_of: str = "",
             f"{folder.resolve()} is a published run (it has {MANIFEST_FILE}), and notebooks "
             f"never change one: leave run_dir empty (the default, reports/{cfg.client}/"
             f"interactive/) or name a new folder")
-    return cfg, folder.resolve(), connect(folder, read_only=read_only,
-                                          memory_limit=cfg.memory_limit)
+    con = connect(folder, read_only=read_only, memory_limit=cfg.memory_limit)
+    if cfg.engine == "spark" and not read_only:
+        from helpers import spark  # PySpark is needed by Spark runs only
+        _ON_SPARK[con] = (spark.session(cfg), folder.resolve() / SPARK_FOLDER)
+    return cfg, folder.resolve(), con
 
 
 def sql_literal(text: str) -> str:
@@ -148,6 +157,9 @@ def query(con: duckdb.DuckDBPyConnection, name: str,
           params: dict | None = None) -> duckdb.DuckDBPyRelation:
     """Run ``sql/<name>.sql`` with its ``$param`` values; the kit's macros are defined first.
 
+    With ``engine: spark`` (:func:`open_run`) the query runs on Spark and its result is a
+    temporary table of the query's name in the warehouse (:mod:`helpers.spark`).
+
     Parameters
     ----------
     con
@@ -157,6 +169,10 @@ def query(con: duckdb.DuckDBPyConnection, name: str,
     params
         A value for every ``$name`` the query uses, and no other.
     """
+    if (run := _ON_SPARK.get(con)) is not None:  # built on Spark, read here
+        from helpers.spark import build_in_warehouse
+        build_in_warehouse(con, run[0], name, params or {}, run[1], temporary=True)
+        return con.table(name)
     con.execute(sql_text("macros"))
     return con.sql(sql_text(name), params=params)
 
@@ -165,8 +181,14 @@ def build_table(con: duckdb.DuckDBPyConnection, name: str, params: dict | None =
                 temporary: bool = False) -> int:
     """Create or replace table ``name`` from ``sql/<name>.sql``; return its row count.
 
+    With ``engine: spark`` (:func:`open_run`) the table is built on Spark from the
+    warehouse's tables and brought back (:func:`helpers.spark.build_in_warehouse`).
+
     ``temporary`` makes a TEMP table: a step inside a builder, gone with the connection.
     """
+    if (run := _ON_SPARK.get(con)) is not None:  # built on Spark, brought back here
+        from helpers.spark import build_in_warehouse
+        return build_in_warehouse(con, run[0], name, params or {}, run[1], temporary)
     con.execute(sql_text("macros"))
     kind = "TEMP TABLE" if temporary else "TABLE"
     con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{sql_text(name)}", params)

@@ -21,7 +21,7 @@ weeks AS (
            exposure_group,
            window_days,
            customers,
-           CAST(UNNEST(range(0, CAST(CEIL(window_days / 7) AS INTEGER))) AS INTEGER) AS week
+           UNNEST(CAST(range(0, CAST(CEIL(window_days / 7) AS INTEGER)) AS INTEGER[])) AS week
     FROM groups
 ),
 weekly AS (

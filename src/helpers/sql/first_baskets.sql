@@ -40,7 +40,7 @@ baskets AS (
         -- NULL, not 0, when no line has a category (no product catalogue)
         NULLIF(COUNT(DISTINCT category), 0) AS first_basket_categories,
         -- a customer who bought in two places on the first day has both: 'store,webshop'
-        string_agg(DISTINCT source, ',' ORDER BY source) AS first_source
+        array_to_string(list_sort(list_distinct(list(source))), ',') AS first_source
     FROM basket_lines
     GROUP BY customer_id
 ),

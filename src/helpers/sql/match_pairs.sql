@@ -16,8 +16,9 @@ scored AS (
     FROM match_predictions AS p
     LEFT JOIN blocking_rules AS b USING (rule_order)
     WHERE p.match_probability >= $review_threshold
-       OR (p.source_record_id_l, p.source_record_id_r) IN (
-           SELECT (source_record_id_l, source_record_id_r) FROM decided)
+       OR EXISTS (SELECT 1 FROM decided AS d
+                  WHERE d.source_record_id_l = p.source_record_id_l
+                    AND d.source_record_id_r = p.source_record_id_r)
 )
 SELECT
     source_record_id_l,

@@ -21,8 +21,8 @@ first_purchases AS (
 ),
 calendar AS (
     SELECT customer_id, first_purchase,
-           CAST(UNNEST(generate_series(first_purchase, CAST($as_of AS DATE), INTERVAL 1 DAY))
-                AS DATE) AS day
+           UNNEST(CAST(generate_series(first_purchase, CAST($as_of AS DATE), INTERVAL 1 DAY)
+                       AS DATE[])) AS day
     FROM first_purchases
 ),
 marked AS (

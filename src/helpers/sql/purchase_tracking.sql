@@ -21,8 +21,8 @@ start AS (
     SELECT MIN(first_purchase) AS start_date FROM cohort
 ),
 periods AS (
-    SELECT CAST(UNNEST(range(0, CAST(FLOOR(DATE_DIFF('day', start_date, CAST($as_of AS DATE))
-                                           / $period_days) AS INTEGER) + 1)) AS INTEGER)
+    SELECT UNNEST(CAST(range(0, CAST(FLOOR(DATE_DIFF('day', start_date, CAST($as_of AS DATE))
+                                           / $period_days) AS INTEGER) + 1) AS INTEGER[]))
                AS period,
            start_date
     FROM start

@@ -3,26 +3,33 @@
 -- and phones how many records share one with another record of the same source.
 -- Reads: source_records, record_keys.
 WITH fields AS (
+    -- one row per record and identifying field: is it filled (raw), does it standardise (std)
     SELECT
-        source,
-        unnest([
-            {'field': 'name', 'position': 1, 'raw': name IS NOT NULL,
-             'std': name_std IS NOT NULL},
-            {'field': 'email', 'position': 2, 'raw': email IS NOT NULL,
-             'std': email_std IS NOT NULL},
-            {'field': 'phone', 'position': 3, 'raw': phone IS NOT NULL,
-             'std': phone_e164 IS NOT NULL},
-            {'field': 'address', 'position': 4, 'raw': address IS NOT NULL,
-             'std': address_std IS NOT NULL},
-            {'field': 'city', 'position': 5, 'raw': city IS NOT NULL,
-             'std': city_std IS NOT NULL},
-            {'field': 'postcode', 'position': 6, 'raw': postcode IS NOT NULL,
-             'std': postcode_std IS NOT NULL},
+        r.source,
+        f.field,
+        f.position,
+        CASE f.field
+            WHEN 'name' THEN r.name IS NOT NULL
+            WHEN 'email' THEN r.email IS NOT NULL
+            WHEN 'phone' THEN r.phone IS NOT NULL
+            WHEN 'address' THEN r.address IS NOT NULL
+            WHEN 'city' THEN r.city IS NOT NULL
+            WHEN 'postcode' THEN r.postcode IS NOT NULL
+            WHEN 'birth_date' THEN r.birth_date IS NOT NULL
+        END AS raw,
+        CASE f.field
+            WHEN 'name' THEN r.name_std IS NOT NULL
+            WHEN 'email' THEN r.email_std IS NOT NULL
+            WHEN 'phone' THEN r.phone_e164 IS NOT NULL
+            WHEN 'address' THEN r.address_std IS NOT NULL
+            WHEN 'city' THEN r.city_std IS NOT NULL
+            WHEN 'postcode' THEN r.postcode_std IS NOT NULL
             -- typed when loaded: a birth date that is not a date is already empty
-            {'field': 'birth_date', 'position': 7, 'raw': birth_date IS NOT NULL,
-             'std': birth_date IS NOT NULL}
-        ], max_depth := 2)
-    FROM source_records
+            WHEN 'birth_date' THEN r.birth_date IS NOT NULL
+        END AS std
+    FROM source_records AS r
+    CROSS JOIN (VALUES ('name', 1), ('email', 2), ('phone', 3), ('address', 4), ('city', 5),
+                       ('postcode', 6), ('birth_date', 7)) AS f (field, position)
 ),
 shared_keys AS (
     -- each key with the records of one source that used it
