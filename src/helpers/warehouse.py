@@ -157,8 +157,8 @@ def query(con: duckdb.DuckDBPyConnection, name: str,
           params: dict | None = None) -> duckdb.DuckDBPyRelation:
     """Run ``sql/<name>.sql`` with its ``$param`` values; the kit's macros are defined first.
 
-    With ``engine: spark`` (:func:`open_run`) the query runs on Spark and its result is a
-    temporary table of the query's name in the warehouse (:mod:`helpers.spark`).
+    With ``engine: spark`` (:func:`open_run`) the query runs on Spark and its result is the
+    temporary table ``spark_query_<name>`` in the warehouse (:mod:`helpers.spark`).
 
     Parameters
     ----------
@@ -172,7 +172,11 @@ def query(con: duckdb.DuckDBPyConnection, name: str,
     if (run := _ON_SPARK.get(con)) is not None:  # built on Spark, read here
         from helpers.spark import build_in_warehouse
         build_in_warehouse(con, run[0], name, params or {}, run[1], temporary=True)
-        return con.table(name)
+        # renamed: a temporary table would hide a table of the same name the caller writes
+        result = f"spark_query_{name}"
+        con.execute(f"DROP TABLE IF EXISTS temp.{result}")
+        con.execute(f"ALTER TABLE temp.{name} RENAME TO {result}")
+        return con.table(f"temp.{result}")
     con.execute(sql_text("macros"))
     return con.sql(sql_text(name), params=params)
 
