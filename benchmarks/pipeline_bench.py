@@ -38,7 +38,7 @@ cells and the baselines; then the targets (:data:`TARGET_RUN_SECONDS`,
 lines of each notebook and of the whole run from the smallest size to the largest at most
 :data:`MAX_GROWTH` times, linear being about 1) with met or missed, the growth of the largest
 run's slowest cells, and the machine. Exits 1 when a target is missed or a run fails. At 1
-and 10 million lines it took 12 minutes on 2 cores (December 2026), the first time 4 more to
+and 10 million lines it took 15 minutes on 2 cores (December 2026), the first time 4 more to
 generate the data; the 10 million line run peaks at about 3.5 GiB.
 
     python benchmarks/pipeline_bench.py [--sizes 1 10] [--seed 1] [--repeat 3]
