@@ -477,7 +477,7 @@ def _scan_lines(source: SourceConfig, path: Path, utf8_path: Path) -> _Lines:
     utf8 = codec.name in ("utf-8", "utf-8-sig")
     # in UTF-8 and the one-byte encodings a line break is the byte 0x0A, never part of a
     # character: blocks of whole lines decode on their own and errors get a line and column
-    line_bytes = "\n".encode(codec.name) == b"\n"
+    line_bytes = utf8 or "\n".encode(codec.name) == b"\n"  # utf-8-sig encodes a BOM first
     decoder = codec.incrementaldecoder()
     lines, solid, offset, rest, header = 0, 0, 0, b"", b""
     blank: list[np.ndarray] = []
