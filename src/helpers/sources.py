@@ -524,8 +524,7 @@ def _blank_lines(block: bytes) -> np.ndarray:
     starts = [m.start() for m in _BLANK_LINE.finditer(b"\n" + block) if m.start() < len(block)]
     if not starts:
         return np.zeros(0, np.int64)
-    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == _NEWLINE) \
-        if len(starts) > 1 else np.array([block.find(b"\n")])
+    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == _NEWLINE)
     return np.searchsorted(newlines, np.array(starts), side="left").astype(np.int64) + 1
 
 
